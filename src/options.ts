@@ -1,0 +1,103 @@
+// Command-line flags and environment variables of the operator, validated into Options.
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS, type LogLevel } from './log.ts';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface Options {
+  /** Path of a kubeconfig file; undefined means $KUBECONFIG, ~/.kube/config or in-cluster. */
+  kubeconfig: string | undefined;
+  /** kubeconfig context; undefined means the current context. */
+  context: string | undefined;
+  dataDir: string;
+  listen: ListenAddress;
+  logLevel: LogLevel;
+}
+
+/** A user mistake in flags or environment, reported as one line without a stack. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `Usage: hindsight-operator [flags]
+
+Flags (each also read from the environment variable in brackets):
+  --kubeconfig PATH     kubeconfig file; default $KUBECONFIG, ~/.kube/config, or in-cluster config
+  --context NAME        kubeconfig context to use [HINDSIGHT_CONTEXT]; default the current context
+  --data-dir PATH       directory of the history volume [HINDSIGHT_DATA_DIR]; default ./data
+  --listen HOST:PORT    address of the HTTP server (API, UI, /metrics, /healthz, /readyz)
+                        [HINDSIGHT_LISTEN]; default 127.0.0.1:8080
+  --log-level LEVEL     ${LOG_LEVELS.join(', ')} [HINDSIGHT_LOG_LEVEL]; default info
+  -h, --help            show this help
+`;
+
+export function parseListen(value: string, source: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new UsageError(
+      `${source} must be HOST:PORT with a port from 0 to 65535 (for example 127.0.0.1:8080 or 0.0.0.0:8080), got '${value}'`,
+    );
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function parseLogLevel(value: string, source: string): LogLevel {
+  if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
+  throw new UsageError(`${source} must be one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
+}
+
+function nonEmpty(value: string | undefined, source: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new UsageError(`${source} must not be empty`);
+  return value;
+}
+
+/** Parses argv (without node and script) and env; throws UsageError naming the bad input. */
+export function parseOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { help: true } | { help: false; options: Options } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        'data-dir': { type: 'string' },
+        listen: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; run with --help to see the flags`, {
+      cause: err,
+    });
+  }
+  if (values.help) return { help: true };
+  const pick = (flag: keyof typeof values, envName: string): [string | undefined, string] =>
+    values[flag] !== undefined ? [values[flag] as string, `--${flag}`] : [env[envName], envName];
+
+  const [context, contextSrc] = pick('context', 'HINDSIGHT_CONTEXT');
+  const [dataDir, dataDirSrc] = pick('data-dir', 'HINDSIGHT_DATA_DIR');
+  const [listen, listenSrc] = pick('listen', 'HINDSIGHT_LISTEN');
+  const [logLevel, logLevelSrc] = pick('log-level', 'HINDSIGHT_LOG_LEVEL');
+  return {
+    help: false,
+    options: {
+      kubeconfig: nonEmpty(values.kubeconfig, '--kubeconfig'),
+      context: nonEmpty(context, contextSrc),
+      dataDir: nonEmpty(dataDir, dataDirSrc) ?? './data',
+      listen:
+        listen === undefined ? { host: '127.0.0.1', port: 8080 } : parseListen(listen, listenSrc),
+      logLevel: logLevel === undefined ? 'info' : parseLogLevel(logLevel, logLevelSrc),
+    },
+  };
+}

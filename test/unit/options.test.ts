@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { parseListen, parseOptions, UsageError } from '../../src/options.ts';
+
+function options(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const parsed = parseOptions(argv, env);
+  if (parsed.help) throw new Error('unexpected help');
+  return parsed.options;
+}
+
+describe('parseOptions', () => {
+  it('uses defaults when nothing is given', () => {
+    expect(options([])).toEqual({
+      kubeconfig: undefined,
+      context: undefined,
+      dataDir: './data',
+      listen: { host: '127.0.0.1', port: 8080 },
+      logLevel: 'info',
+    });
+  });
+
+  it('reads flags, and environment variables where no flag is given', () => {
+    const env = {
+      HINDSIGHT_CONTEXT: 'from-env',
+      HINDSIGHT_LOG_LEVEL: 'warn',
+      HINDSIGHT_DATA_DIR: '/env',
+    };
+    expect(
+      options(['--kubeconfig', '/k', '--context=flag', '--listen', '0.0.0.0:9090'], env),
+    ).toEqual({
+      kubeconfig: '/k',
+      context: 'flag',
+      dataDir: '/env',
+      listen: { host: '0.0.0.0', port: 9090 },
+      logLevel: 'warn',
+    });
+  });
+
+  it('names an unknown flag', () => {
+    expect(() => parseOptions(['--kubeconfg', 'x'], {})).toThrow(
+      /Unknown option '--kubeconfg'.*--help/,
+    );
+  });
+
+  it('names the environment variable that holds a bad value', () => {
+    expect(() => parseOptions([], { HINDSIGHT_LOG_LEVEL: 'loud' })).toThrow(
+      new UsageError("HINDSIGHT_LOG_LEVEL must be one of debug, info, warn, error, got 'loud'"),
+    );
+    expect(() => parseOptions(['--log-level', 'trace'], {})).toThrow(/--log-level must be one of/);
+  });
+
+  it('rejects empty values and positional arguments', () => {
+    expect(() => parseOptions(['--context', ''], {})).toThrow('--context must not be empty');
+    expect(() => parseOptions(['start'], {})).toThrow(/Unexpected argument 'start'/);
+  });
+
+  it('returns help for -h', () => {
+    expect(parseOptions(['-h'], {})).toEqual({ help: true });
+  });
+});
+
+describe('parseListen', () => {
+  it.each([
+    ['127.0.0.1:8080', { host: '127.0.0.1', port: 8080 }],
+    [':9000', { host: '0.0.0.0', port: 9000 }],
+    ['[::1]:0', { host: '::1', port: 0 }],
+    ['localhost:65535', { host: 'localhost', port: 65535 }],
+  ])('parses %s', (input, expected) => {
+    expect(parseListen(input, '--listen')).toEqual(expected);
+  });
+
+  it.each(['8080', 'host:', 'host:65536', 'a:b:1', 'host:port'])(
+    'rejects %s naming the source',
+    (input) => {
+      expect(() => parseListen(input, 'HINDSIGHT_LISTEN')).toThrow(
+        /^HINDSIGHT_LISTEN must be HOST:PORT/,
+      );
+    },
+  );
+});
