@@ -1,16 +1,33 @@
-// Composition root of the operator. Start-up order: options → logger → data directory →
-// metrics and readiness → cluster connection → HTTP server. Shutdown (SIGTERM/SIGINT) runs in
-// reverse: stop accepting HTTP, then exit.
+// Composition root of the operator.
+//
+// Start-up: options → logger → data directory and history store (migrations) → metrics and
+// readiness → cluster connection → recorder → watch set → HistoryPolicy controller → retention
+// → HTTP server.
+// Shutdown (SIGTERM/SIGINT), in reverse: controller (no new reconciles) → watches (their buffered
+// items go to the recorder) → recorder (commits the last batch) → retention → store → HTTP.
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
 import { createApp } from './http/app.ts';
 import { Readiness } from './http/health.ts';
 import { connect, ConnectError } from './kube/connect.ts';
+import { Discovery } from './kube/discovery.ts';
+import { KubeHttp } from './kube/http.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createMetrics } from './metrics/registry.ts';
+import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { parseOptions, UsageError, USAGE, type Options } from './options.ts';
+import { DEFAULT_MAX_AGE_MS } from './recorder/policy.ts';
+import { Recorder } from './recorder/recorder.ts';
+import { WatchSet } from './recorder/watch-set.ts';
+import { openDatabase, StoreError, type Db } from './store/db.ts';
+import { HistoryReader } from './store/reader.ts';
+import { Retention } from './store/retention.ts';
+import { HistoryWriter } from './store/writer.ts';
 import { VERSION } from './version.ts';
+
+/** A watch failing for longer than this makes the operator not ready. */
+const WATCH_FAILURE_THRESHOLD_MS = 5 * 60_000;
 
 function prepareDataDir(dir: string): string {
   const abs = resolve(dir);
@@ -41,18 +58,70 @@ function listen(app: ReturnType<typeof createApp>, options: Options): Promise<Se
   });
 }
 
+/** Runs retention every interval until stopped; a failure is logged and retried next time. */
+function startRetention(
+  db: Db,
+  options: Options,
+  metrics: Metrics,
+  log: Logger,
+): () => Promise<void> {
+  const retention = new Retention(db, {
+    maxBytes: options.maxDisk,
+    gapMaxAgeMs: DEFAULT_MAX_AGE_MS * 4,
+  });
+  let running: Promise<void> | null = null;
+  const tick = () => {
+    running ??= (async () => {
+      try {
+        const r = await retention.run(Date.now());
+        for (const what of ['versions', 'occurrences', 'objects', 'events', 'gaps'] as const) {
+          if (r[what] > 0) metrics.retentionDeleted.inc({ what }, r[what]);
+        }
+        metrics.storeBytes.set(r.usedBytes);
+        if (r.versions + r.occurrences > 0) log.info('Removed history past retention', { ...r });
+        if (r.budgetUnmet)
+          log.warn(
+            'The byte budget cannot be met without removing the current state of live objects',
+            { maxDisk: options.maxDisk, usedBytes: r.usedBytes },
+          );
+      } catch (err) {
+        log.warn('Retention failed; retrying at the next interval', { error: err });
+      } finally {
+        running = null;
+      }
+    })();
+  };
+  const timer = setInterval(tick, options.retentionIntervalMs);
+  tick();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
 async function run(options: Options, log: Logger): Promise<void> {
   const dataDir = prepareDataDir(options.dataDir);
+  const dbPath = join(dataDir, 'history.db');
+  const writerDb = openDatabase(dbPath);
+  const readerDb = openDatabase(dbPath, { readonly: true });
+  const writer = new HistoryWriter(writerDb);
+  const reader = new HistoryReader(readerDb);
   const metrics = createMetrics(VERSION);
   const readiness = new Readiness();
   let connected = false;
+  let writable: { ok: boolean; message?: string } = { ok: true };
   readiness.set('kubernetes', () =>
     connected
       ? { ok: true }
       : { ok: false, message: 'not connected to the Kubernetes API server yet' },
   );
+  readiness.set('store', () => writable);
+  log.info('Starting Hindsight', {
+    version: VERSION,
+    node: process.versions.node,
+    database: dbPath,
+  });
 
-  log.info('Starting Hindsight', { version: VERSION, node: process.versions.node, dataDir });
   const conn = await connect({ kubeconfig: options.kubeconfig, context: options.context });
   connected = true;
   metrics.kubeApiServerInfo.set({ server: conn.server, git_version: conn.serverVersion }, 1);
@@ -62,6 +131,58 @@ async function run(options: Options, log: Logger): Promise<void> {
     serverVersion: conn.serverVersion,
   });
 
+  const http = new KubeHttp(conn.kubeConfig);
+  const recorder = new Recorder({
+    writer,
+    log: log.child({ component: 'recorder' }),
+    metrics: metrics.recorder,
+    onWritable: (ok, error) => {
+      writable = ok
+        ? { ok }
+        : {
+            ok,
+            message: `the history database cannot be written: ${error?.message ?? 'unknown error'}`,
+          };
+      metrics.storeWritable.set(ok ? 1 : 0);
+    },
+  });
+  let controller: HistoryPolicyController | null = null;
+  const watchSet = new WatchSet({
+    kc: conn.kubeConfig,
+    http,
+    recorder,
+    writer,
+    log: log.child({ component: 'reflector' }),
+    metrics: metrics.reflector,
+    onChange: () => controller?.requeueAll(),
+  });
+  controller = new HistoryPolicyController({
+    kc: conn.kubeConfig,
+    http,
+    discovery: new Discovery(http),
+    recorder,
+    watchSet,
+    reader,
+    log: log.child({ component: 'history-policy' }),
+    metrics: metrics.controller,
+  });
+  readiness.set('watches', () => {
+    const failing = watchSet.failingLongerThan(WATCH_FAILURE_THRESHOLD_MS);
+    return failing.length === 0
+      ? { ok: true }
+      : {
+          ok: false,
+          message: `watches failing for more than ${WATCH_FAILURE_THRESHOLD_MS / 60_000} minutes: ${failing.join(', ')}`,
+        };
+  });
+  controller.start();
+  const stopRetention = startRetention(
+    writerDb,
+    options,
+    metrics,
+    log.child({ component: 'retention' }),
+  );
+
   const server = await listen(createApp({ registry: metrics.registry, readiness }), options);
   const addr = server.address();
   const address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
@@ -70,11 +191,20 @@ async function run(options: Options, log: Logger): Promise<void> {
   await new Promise<void>((resolveStop) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info('Shutting down', { signal });
-      server.close(() => resolveStop());
-      server.closeAllConnections();
+      resolveStop();
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+  });
+  await controller.stop();
+  await watchSet.stopAll();
+  await recorder.stop();
+  await stopRetention();
+  readerDb.close();
+  writerDb.close();
+  await new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
   });
   log.info('Stopped');
 }
@@ -96,7 +226,7 @@ async function main(): Promise<number> {
     await run(parsed.options, log);
     return 0;
   } catch (err) {
-    if (err instanceof ConnectError || err instanceof UsageError) {
+    if (err instanceof ConnectError || err instanceof UsageError || err instanceof StoreError) {
       // One sentence for the user; the cause goes to the structured log at debug level.
       process.stderr.write(`hindsight: ${err.message}\n`);
       log.debug('Start-up failed', { error: err });

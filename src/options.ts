@@ -1,5 +1,6 @@
 // Command-line flags and environment variables of the operator, validated into Options.
 import { parseArgs } from 'node:util';
+import { parseBytes, parseDuration } from './duration.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 
 export interface ListenAddress {
@@ -15,6 +16,10 @@ export interface Options {
   dataDir: string;
   listen: ListenAddress;
   logLevel: LogLevel;
+  /** Byte budget of the history volume; null for none. */
+  maxDisk: number | null;
+  /** How often retention runs, in ms. */
+  retentionIntervalMs: number;
 }
 
 /** A user mistake in flags or environment, reported as one line without a stack. */
@@ -31,6 +36,11 @@ Flags (each also read from the environment variable in brackets):
   --listen HOST:PORT    address of the HTTP server (API, UI, /metrics, /healthz, /readyz)
                         [HINDSIGHT_LISTEN]; default 127.0.0.1:8080
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} [HINDSIGHT_LOG_LEVEL]; default info
+  --max-disk SIZE       byte budget of the history volume, e.g. 10Gi or 500Mi [HINDSIGHT_MAX_DISK];
+                        oldest history is removed beyond it; default no budget
+  --retention-interval DURATION
+                        how often retention runs, e.g. 1m or 30s [HINDSIGHT_RETENTION_INTERVAL];
+                        default 1m
   -h, --help            show this help
 `;
 
@@ -48,6 +58,11 @@ export function parseListen(value: string, source: string): ListenAddress {
 function parseLogLevel(value: string, source: string): LogLevel {
   if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
   throw new UsageError(`${source} must be one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
+}
+
+function parsed(value: number | null, source: string, text: string, expected: string): number {
+  if (value === null) throw new UsageError(`${source} must be ${expected}, got '${text}'`);
+  return value;
 }
 
 function nonEmpty(value: string | undefined, source: string): string | undefined {
@@ -73,6 +88,8 @@ export function parseOptions(
         'data-dir': { type: 'string' },
         listen: { type: 'string' },
         'log-level': { type: 'string' },
+        'max-disk': { type: 'string' },
+        'retention-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -89,6 +106,8 @@ export function parseOptions(
   const [dataDir, dataDirSrc] = pick('data-dir', 'HINDSIGHT_DATA_DIR');
   const [listen, listenSrc] = pick('listen', 'HINDSIGHT_LISTEN');
   const [logLevel, logLevelSrc] = pick('log-level', 'HINDSIGHT_LOG_LEVEL');
+  const [maxDisk, maxDiskSrc] = pick('max-disk', 'HINDSIGHT_MAX_DISK');
+  const [interval, intervalSrc] = pick('retention-interval', 'HINDSIGHT_RETENTION_INTERVAL');
   return {
     help: false,
     options: {
@@ -98,6 +117,14 @@ export function parseOptions(
       listen:
         listen === undefined ? { host: '127.0.0.1', port: 8080 } : parseListen(listen, listenSrc),
       logLevel: logLevel === undefined ? 'info' : parseLogLevel(logLevel, logLevelSrc),
+      maxDisk:
+        maxDisk === undefined
+          ? null
+          : parsed(parseBytes(maxDisk), maxDiskSrc, maxDisk, 'a size such as 10Gi, 500Mi or 2G'),
+      retentionIntervalMs:
+        interval === undefined
+          ? 60_000
+          : parsed(parseDuration(interval), intervalSrc, interval, 'a duration such as 1m or 30s'),
     },
   };
 }

@@ -1,27 +1,162 @@
 // Every Prometheus metric of Hindsight is defined here, on one registry owned by the process.
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ControllerMetrics } from '../controllers/history-policy/controller.ts';
+import type { ReflectorMetrics } from '../kube/reflector.ts';
+import type { RecorderMetrics } from '../recorder/recorder.ts';
 
 export interface Metrics {
   registry: Registry;
   buildInfo: Gauge<'version' | 'node_version'>;
   kubeApiServerInfo: Gauge<'server' | 'git_version'>;
+  storeBytes: Gauge;
+  storeWritable: Gauge;
+  retentionDeleted: Counter<'what'>;
+  recorder: RecorderMetrics;
+  reflector: ReflectorMetrics;
+  controller: ControllerMetrics;
 }
 
 export function createMetrics(version: string): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const registers = [registry];
   const buildInfo = new Gauge({
     name: 'hindsight_build_info',
     help: 'Constant 1, labelled with the Hindsight and Node.js versions.',
     labelNames: ['version', 'node_version'],
-    registers: [registry],
+    registers,
   });
   buildInfo.set({ version, node_version: process.versions.node }, 1);
   const kubeApiServerInfo = new Gauge({
     name: 'hindsight_kube_apiserver_info',
     help: 'Constant 1, labelled with the Kubernetes API server Hindsight is connected to and its version.',
     labelNames: ['server', 'git_version'],
-    registers: [registry],
+    registers,
   });
-  return { registry, buildInfo, kubeApiServerInfo };
+
+  const changes = new Counter({
+    name: 'hindsight_recorder_changes_total',
+    help: 'Versions recorded, by kind and type (added, modified, deleted).',
+    labelNames: ['kind', 'type'],
+    registers,
+  });
+  const excluded = new Counter({
+    name: 'hindsight_recorder_excluded_total',
+    help: 'Changes not recorded because an exclusion rule matched, by kind.',
+    labelNames: ['kind'],
+    registers,
+  });
+  const ruleErrors = new Counter({
+    name: 'hindsight_recorder_rule_errors_total',
+    help: 'Exclusion rules that failed to evaluate for an object (the object was recorded), by policy.',
+    labelNames: ['policy'],
+    registers,
+  });
+  const occurrences = new Counter({
+    name: 'hindsight_recorder_event_occurrences_total',
+    help: 'Occurrences of Kubernetes Events recorded (a count update adds its increase).',
+    registers,
+  });
+  const gaps = new Counter({
+    name: 'hindsight_recorder_gaps_total',
+    help: 'Intervals recorded as gaps, in which history may be incomplete, by watch.',
+    labelNames: ['watch'],
+    registers,
+  });
+  const lag = new Histogram({
+    name: 'hindsight_recorder_lag_seconds',
+    help: 'Time from receiving a watch event to committing it.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'hindsight_recorder_batch_items',
+    help: 'Items committed per transaction.',
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000],
+    registers,
+  });
+  const batchDuration = new Histogram({
+    name: 'hindsight_recorder_batch_duration_seconds',
+    help: 'Time to apply and commit one batch.',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
+  const watchRestarts = new Counter({
+    name: 'hindsight_watch_restarts_total',
+    help: 'Watches reopened, by watch and reason (closed, idle, expired, backpressure, error).',
+    labelNames: ['watch', 'reason'],
+    registers,
+  });
+  const relists = new Counter({
+    name: 'hindsight_watch_relists_total',
+    help: 'Full lists of a watched resource, by watch and reason (Initial, ResourceVersionExpired).',
+    labelNames: ['watch', 'reason'],
+    registers,
+  });
+  const listDuration = new Histogram({
+    name: 'hindsight_watch_list_duration_seconds',
+    help: 'Time to list a watched resource and hand it to the recorder.',
+    buckets: [0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120],
+    registers,
+  });
+  const storeBytes = new Gauge({
+    name: 'hindsight_store_bytes',
+    help: 'Bytes of the history database in use.',
+    registers,
+  });
+  const storeWritable = new Gauge({
+    name: 'hindsight_store_writable',
+    help: '1 when the last commit of the recorder succeeded, 0 while the database cannot be written (e.g. disk full).',
+    registers,
+  });
+  storeWritable.set(1);
+  const retentionDeleted = new Counter({
+    name: 'hindsight_retention_deleted_total',
+    help: 'Rows removed by retention, by what (versions, occurrences, objects, events, gaps).',
+    labelNames: ['what'],
+    registers,
+  });
+  const reconcileDuration = new Histogram({
+    name: 'hindsight_controller_reconcile_duration_seconds',
+    help: 'Time to reconcile one HistoryPolicy.',
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers,
+  });
+  const reconcileErrors = new Counter({
+    name: 'hindsight_controller_reconcile_errors_total',
+    help: 'Reconciles of a HistoryPolicy that failed and will be retried.',
+    registers,
+  });
+
+  return {
+    registry,
+    buildInfo,
+    kubeApiServerInfo,
+    storeBytes,
+    storeWritable,
+    retentionDeleted,
+    recorder: {
+      recorded: (kind, type) => changes.inc({ kind, type }),
+      excluded: (kind) => excluded.inc({ kind }),
+      ruleError: (policy) => ruleErrors.inc({ policy }),
+      eventOccurrences: (n) => occurrences.inc(n),
+      gap: (watch) => gaps.inc({ watch }),
+      lag: (s) => lag.observe(s),
+      batch: (items, s) => {
+        batchSize.observe(items);
+        batchDuration.observe(s);
+      },
+    },
+    reflector: {
+      watchRestart: (watch, reason) => watchRestarts.inc({ watch, reason }),
+      relist: (watch, reason) => relists.inc({ watch, reason }),
+      listDuration: (_watch, s) => listDuration.observe(s),
+    },
+    controller: {
+      reconciled: (s, ok) => {
+        reconcileDuration.observe(s);
+        if (!ok) reconcileErrors.inc();
+      },
+    },
+  };
 }

@@ -15,6 +15,8 @@ describe('parseOptions', () => {
       dataDir: './data',
       listen: { host: '127.0.0.1', port: 8080 },
       logLevel: 'info',
+      maxDisk: null,
+      retentionIntervalMs: 60_000,
     });
   });
 
@@ -32,6 +34,8 @@ describe('parseOptions', () => {
       dataDir: '/env',
       listen: { host: '0.0.0.0', port: 9090 },
       logLevel: 'warn',
+      maxDisk: null,
+      retentionIntervalMs: 60_000,
     });
   });
 
@@ -46,6 +50,20 @@ describe('parseOptions', () => {
       new UsageError("HINDSIGHT_LOG_LEVEL must be one of debug, info, warn, error, got 'loud'"),
     );
     expect(() => parseOptions(['--log-level', 'trace'], {})).toThrow(/--log-level must be one of/);
+  });
+
+  it('parses the byte budget and retention interval, naming a bad value', () => {
+    expect(options(['--max-disk', '10Gi', '--retention-interval', '30s'])).toMatchObject({
+      maxDisk: 10 * 2 ** 30,
+      retentionIntervalMs: 30_000,
+    });
+    expect(options([], { HINDSIGHT_MAX_DISK: '500M' }).maxDisk).toBe(500e6);
+    expect(() => parseOptions(['--max-disk', '10GB'], {})).toThrow(
+      "--max-disk must be a size such as 10Gi, 500Mi or 2G, got '10GB'",
+    );
+    expect(() => parseOptions([], { HINDSIGHT_RETENTION_INTERVAL: 'soon' })).toThrow(
+      "HINDSIGHT_RETENTION_INTERVAL must be a duration such as 1m or 30s, got 'soon'",
+    );
   });
 
   it('rejects empty values and positional arguments', () => {

@@ -1,0 +1,579 @@
+// The recorder: the only writer of history. It turns reflector items into versions, Event
+// occurrences, inferred deletions, gaps and checkpoints, in batched transactions. Per object it
+// applies, in order: redaction (Secrets), ignore-fields, exclusion rules of every policy that
+// selects the object, no-op detection against the last stored state, then the diff.
+import type { KubeObject, ReflectorItem, WatchTarget } from '../kube/reflector.ts';
+import type { Logger } from '../log.ts';
+import {
+  BODY_PATCH,
+  BODY_SNAPSHOT,
+  type HistoryWriter,
+  type ObjectFacts,
+  type ObjectHead,
+  type PolicyCounts,
+} from '../store/writer.ts';
+import { actorsOfChange, formatActors, managersOf } from './actor.ts';
+import { decodeJson, encodeJson } from './codec.ts';
+import { changedPaths, diff } from './diff.ts';
+import { toEventRecord } from './events.ts';
+import {
+  compileIgnoreFields,
+  DEFAULT_IGNORE_FIELDS,
+  stripIgnored,
+  type IgnoreMatcher,
+} from './ignore-fields.ts';
+import {
+  evaluateRules,
+  kindKey,
+  selectorMatches,
+  selectsNamespace,
+  type CompiledPolicy,
+} from './policy.ts';
+import { redactSecret } from './redact.ts';
+
+/** A full snapshot every N versions bounds how many patches rebuild any version. */
+export const SNAPSHOT_EVERY = 16;
+
+export interface RecorderMetrics {
+  recorded(kind: string, type: string): void;
+  excluded(kind: string): void;
+  ruleError(policy: string): void;
+  eventOccurrences(count: number): void;
+  gap(watch: string): void;
+  lag(seconds: number): void;
+  batch(items: number, seconds: number): void;
+}
+
+export interface RecorderOptions {
+  writer: HistoryWriter;
+  log: Logger;
+  metrics?: RecorderMetrics;
+  now?: () => number;
+  /** Items per transaction. */
+  batchSize?: number;
+  /** How long the first item of a batch may wait for more. */
+  batchDelayMs?: number;
+  /** Called when a batch failed to commit (disk full, I/O error) and when commits work again. */
+  onWritable?: (ok: boolean, error?: Error) => void;
+  retryDelayMs?: number;
+}
+
+interface Pending {
+  target: WatchTarget;
+  items: ReflectorItem[];
+  resolve: () => void;
+}
+
+const noMetrics: RecorderMetrics = {
+  recorded() {},
+  excluded() {},
+  ruleError() {},
+  eventOccurrences() {},
+  gap() {},
+  lag() {},
+  batch() {},
+};
+
+export class Recorder {
+  private readonly w: HistoryWriter;
+  private readonly log: Logger;
+  private readonly metrics: RecorderMetrics;
+  private readonly now: () => number;
+  private readonly batchSize: number;
+  private readonly batchDelayMs: number;
+  private readonly retryDelayMs: number;
+  private readonly onWritable: (ok: boolean, error?: Error) => void;
+  private policies: CompiledPolicy[] = [];
+  private ignore = new Map<string, IgnoreMatcher>();
+  private seq: number;
+  private queue: Pending[] = [];
+  private queued = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private writable = true;
+  private stopped = false;
+  /** Namespace labels, for policies with a namespace selector. */
+  private readonly nsLabels = new Map<string, Record<string, string>>();
+  /** Service selectors per namespace, to enrich Pods with the Services that select them. */
+  private readonly services = new Map<string, Map<string, Record<string, string>>>();
+  private counts = new Map<string, PolicyCounts>();
+
+  constructor(opts: RecorderOptions) {
+    this.w = opts.writer;
+    this.log = opts.log;
+    this.metrics = opts.metrics ?? noMetrics;
+    this.now = opts.now ?? Date.now;
+    this.batchSize = opts.batchSize ?? 1000;
+    this.batchDelayMs = opts.batchDelayMs ?? 20;
+    this.retryDelayMs = opts.retryDelayMs ?? 2000;
+    this.onWritable = opts.onWritable ?? (() => {});
+    this.seq = this.w.maxSeq();
+  }
+
+  /** Replaces the compiled policies; takes effect from the next item. */
+  setPolicies(policies: CompiledPolicy[]): void {
+    this.policies = policies;
+    this.ignore = new Map();
+  }
+
+  /** Hands items of one watch to the recorder; resolves once they are committed. */
+  write(target: WatchTarget, items: ReflectorItem[]): Promise<void> {
+    if (this.stopped || items.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.queue.push({ target, items, resolve });
+      this.queued += items.length;
+      if (this.queued >= this.batchSize) this.flushSoon(0);
+      else this.flushSoon(this.batchDelayMs);
+    });
+  }
+
+  /** Commits what is queued, then stops accepting items. */
+  async stop(): Promise<void> {
+    await this.flush();
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const p of this.queue.splice(0)) p.resolve();
+  }
+
+  private flushSoon(delay: number): void {
+    if (this.flushing) return;
+    if (this.timer && delay > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, delay);
+  }
+
+  /** Commits every queued item, batch by batch; retries a failed batch until it commits. */
+  flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.queue.length > 0 && !this.stopped) {
+          const batch: Pending[] = [];
+          let n = 0;
+          while (this.queue.length > 0 && n < this.batchSize) {
+            const p = this.queue.shift()!;
+            batch.push(p);
+            n += p.items.length;
+          }
+          this.queued -= n;
+          await this.commitWithRetry(batch, n);
+        }
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private async commitWithRetry(batch: Pending[], n: number): Promise<void> {
+    for (;;) {
+      const started = performance.now();
+      try {
+        this.commit(batch);
+        this.metrics.batch(n, (performance.now() - started) / 1000);
+        if (!this.writable) {
+          this.writable = true;
+          this.log.info('Recording resumed');
+          this.onWritable(true);
+        }
+        for (const p of batch) p.resolve();
+        return;
+      } catch (err) {
+        // The transaction rolled back; nothing of the batch was written. Keep it and retry:
+        // reflectors wait meanwhile, so nothing is lost and memory stays bounded.
+        this.seq = this.w.maxSeq();
+        this.counts = new Map();
+        if (this.writable) {
+          this.writable = false;
+          this.log.error('Recording paused: the history database cannot be written', {
+            error: err,
+          });
+        }
+        this.onWritable(false, err as Error);
+        if (this.stopped) return;
+        await new Promise((r) => setTimeout(r, this.retryDelayMs));
+      }
+    }
+  }
+
+  private commit(batch: Pending[]): void {
+    this.w.transaction(() => {
+      for (const { target, items } of batch) {
+        let checkpoint: { rv: string; time: number } | null = null;
+        for (const item of items) {
+          const cp = this.apply(target, item);
+          if (cp) checkpoint = cp;
+        }
+        if (checkpoint) this.w.setCheckpoint(target.key, checkpoint.rv, checkpoint.time);
+      }
+      for (const [policy, c] of this.counts) this.w.addPolicyCounts(policy, c);
+      this.w.saveSeq(this.seq);
+    });
+    this.counts = new Map();
+  }
+
+  /** Applies one item; returns the checkpoint it advances to, if any. */
+  private apply(target: WatchTarget, item: ReflectorItem): { rv: string; time: number } | null {
+    switch (item.type) {
+      case 'BOOKMARK':
+        return { rv: item.rv, time: item.time };
+      case 'RELIST_DONE':
+        this.inferDeletions(target, item.seen, item.rv, item.time);
+        if (item.gap) {
+          this.w.insertGap({
+            watch: target.key,
+            apiGroup: target.group,
+            resource: target.resource,
+            namespace: target.namespace ?? '',
+            start: item.gap.start,
+            end: item.time,
+            reason: item.gap.reason,
+          });
+          this.metrics.gap(target.key);
+        }
+        return { rv: item.rv, time: item.time };
+      default: {
+        const rv = item.object.metadata?.resourceVersion;
+        if (
+          target.kind === 'Event' && target.group === ''
+            ? true
+            : target.kind === 'Event' && target.group === 'events.k8s.io'
+        ) {
+          this.applyEvent(item.object, item.time);
+        } else {
+          this.applyObject(target, item.type, item.object, item.time);
+        }
+        this.metrics.lag(Math.max(0, (this.now() - item.time) / 1000));
+        // Items of a relist do not advance the checkpoint: only its end does.
+        return item.type !== 'SYNC' && rv ? { rv, time: item.time } : null;
+      }
+    }
+  }
+
+  private countsFor(policy: string): PolicyCounts {
+    let c = this.counts.get(policy);
+    if (!c) {
+      c = { changes: 0, events: 0, excluded: 0, ruleErrors: 0, lastRecorded: null };
+      this.counts.set(policy, c);
+    }
+    return c;
+  }
+
+  private selecting(group: string, kind: string, namespace: string): CompiledPolicy[] {
+    const key = kindKey(group, kind);
+    const lookup = (ns: string) => this.nsLabels.get(ns);
+    return this.policies.filter((p) => p.kinds.has(key) && selectsNamespace(p, namespace, lookup));
+  }
+
+  /** Policies that record `obj` (selected and not excluded), counting exclusions and rule errors. */
+  private recordingPolicies(
+    selecting: CompiledPolicy[],
+    kind: string,
+    obj: unknown,
+  ): CompiledPolicy[] {
+    const out: CompiledPolicy[] = [];
+    for (const p of selecting) {
+      const verdict = evaluateRules(p.rules, kind, obj);
+      for (const e of verdict.errors) {
+        this.countsFor(p.name).ruleErrors++;
+        this.metrics.ruleError(p.name);
+        this.log.warn('Exclusion rule failed to evaluate; the object is recorded', {
+          policy: p.name,
+          rule: e.rule,
+          error: e.message,
+        });
+      }
+      if (verdict.excludedBy !== null) {
+        this.countsFor(p.name).excluded++;
+        this.metrics.excluded(kind);
+      } else out.push(p);
+    }
+    return out;
+  }
+
+  private matcherFor(kind: string, policies: CompiledPolicy[]): IgnoreMatcher {
+    const key = `${kind}\u0000${policies.map((p) => p.name).join('\u0000')}`;
+    let m = this.ignore.get(key);
+    if (!m) {
+      const patterns = [...DEFAULT_IGNORE_FIELDS, ...policies.flatMap((p) => p.ignoreFields)];
+      m = compileIgnoreFields(patterns).matcher;
+      this.ignore.set(key, m);
+    }
+    return m;
+  }
+
+  private applyObject(
+    target: WatchTarget,
+    type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNC',
+    raw: KubeObject,
+    time: number,
+  ): void {
+    const meta = raw.metadata ?? {};
+    const uid = meta.uid;
+    const rv = meta.resourceVersion;
+    if (!uid || !rv) return;
+    const namespace = meta.namespace ?? '';
+    const kind = raw.kind ?? target.kind;
+    if (kind === 'Namespace')
+      this.nsLabels.set(meta.name ?? '', (meta.labels as Record<string, string>) ?? {});
+    if (kind === 'Service')
+      this.trackService(namespace, meta.name ?? '', type === 'DELETED' ? null : raw);
+    const head = this.w.findObject(uid);
+    if (head && head.last_rv === rv && head.deleted_at === null) return;
+    if (type === 'DELETED') {
+      if (head && head.deleted_at === null) this.recordDeletion(head, raw, time);
+      return;
+    }
+    const policies = this.recordingPolicies(
+      this.selecting(target.group, kind, namespace),
+      kind,
+      raw,
+    );
+    if (policies.length === 0) return;
+    const obj = kind === 'Secret' ? redactSecret(raw) : raw;
+    const body = stripIgnored(obj, this.matcherFor(kind, policies), kind);
+    const keepUntil = time + Math.max(...policies.map((p) => p.maxAgeMs));
+    const facts = this.facts(kind, namespace, obj);
+    if (!head) {
+      const seq = ++this.seq;
+      const encoded = encodeJson(body);
+      const id = this.w.insertObject(
+        {
+          uid,
+          apiGroup: target.group,
+          apiVersion: raw.apiVersion ?? target.version,
+          kind,
+          resource: target.resource,
+          namespace,
+          name: meta.name ?? '',
+        },
+        facts,
+        { rv, seq, time, body: encoded, chain: 0 },
+      );
+      this.w.insertVersion({
+        seq,
+        objectId: id,
+        rv,
+        time,
+        type: 'added',
+        inferred: false,
+        actor: formatActors(actorsOfChange(null, managersOf(raw))) || null,
+        paths: null,
+        bodyKind: BODY_SNAPSHOT,
+        body: encoded,
+        keepUntil,
+      });
+      this.counted(policies, kind, 'added', time);
+      return;
+    }
+    const prev = decodeJson(head.last_body);
+    const ops = diff(prev, body);
+    if (ops.length === 0 && head.deleted_at === null) return;
+    const seq = ++this.seq;
+    const chain = head.chain + 1 >= SNAPSHOT_EVERY ? 0 : head.chain + 1;
+    const encoded = encodeJson(body);
+    const inserted = this.w.insertVersion({
+      seq,
+      objectId: head.id,
+      rv,
+      time,
+      type: 'modified',
+      inferred: false,
+      actor: formatActors(actorsOfChange(parseManagers(head), managersOf(raw))) || null,
+      paths: JSON.stringify(changedPaths(ops)),
+      bodyKind: chain === 0 ? BODY_SNAPSHOT : BODY_PATCH,
+      body: chain === 0 ? encoded : encodeJson(ops),
+      keepUntil,
+    });
+    if (!inserted) return;
+    this.w.updateHead(head.id, raw.apiVersion ?? target.version, facts, {
+      rv,
+      seq,
+      time,
+      body: encoded,
+      chain,
+    });
+    this.counted(policies, kind, 'modified', time);
+  }
+
+  private recordDeletion(
+    head: ObjectHead,
+    raw: KubeObject | null,
+    time: number,
+    inferredRv?: string,
+  ): void {
+    const seq = ++this.seq;
+    const prev = decodeJson(head.last_body);
+    const kind = head.kind;
+    let ops: unknown[] = [];
+    let last = head.last_body;
+    if (raw) {
+      const policies = this.selecting(
+        raw.apiVersion?.includes('/') ? (raw.apiVersion.split('/')[0] ?? '') : '',
+        kind,
+        head.namespace,
+      );
+      const obj = kind === 'Secret' ? redactSecret(raw) : raw;
+      const body = stripIgnored(obj, this.matcherFor(kind, policies), kind);
+      ops = diff(prev, body);
+      last = encodeJson(body);
+    }
+    const rv = raw?.metadata?.resourceVersion ?? inferredRv ?? '';
+    const policies = this.policies;
+    const maxAge = policies.length ? Math.max(...policies.map((p) => p.maxAgeMs)) : 0;
+    this.w.insertVersion({
+      seq,
+      objectId: head.id,
+      rv,
+      time,
+      type: 'deleted',
+      inferred: raw === null,
+      actor: raw
+        ? formatActors(actorsOfChange(parseManagers(head), managersOf(raw))) || null
+        : null,
+      paths: ops.length
+        ? JSON.stringify(changedPaths(ops as Parameters<typeof changedPaths>[0]))
+        : null,
+      bodyKind: BODY_PATCH,
+      body: encodeJson(ops),
+      keepUntil: time + maxAge,
+    });
+    this.w.markDeleted(head.id, raw ? 'observed' : 'inferred', {
+      rv,
+      seq,
+      time,
+      body: last,
+      chain: head.chain + 1,
+    });
+    this.metrics.recorded(kind, 'deleted');
+  }
+
+  /** After a relist: alive objects of the watch's scope that the list did not return were deleted. */
+  private inferDeletions(
+    target: WatchTarget,
+    seen: Set<string>,
+    listRv: string,
+    time: number,
+  ): void {
+    for (const o of this.w.aliveObjects(target.group, target.resource, target.namespace)) {
+      if (seen.has(o.uid)) continue;
+      const head = this.w.findObject(o.uid);
+      if (head) this.recordDeletion(head, null, time, `relist:${listRv}`);
+    }
+  }
+
+  private applyEvent(raw: KubeObject, time: number): void {
+    const e = toEventRecord(raw, time);
+    if (!e) return;
+    const policies = this.policies.filter(
+      (p) => p.events && selectsNamespace(p, e.namespace, (ns) => this.nsLabels.get(ns)),
+    );
+    if (policies.length === 0) return;
+    const recording = this.recordingPolicies(policies, 'Event', raw);
+    if (recording.length === 0) return;
+    const keepUntil = e.lastTime + Math.max(...recording.map((p) => p.maxAgeMs));
+    const existing = this.w.findEvent(e.uid);
+    let occurred = 0;
+    if (!existing) {
+      const id = this.w.insertEvent(e);
+      occurred = e.count;
+      this.w.insertOccurrence({
+        seq: ++this.seq,
+        eventId: id,
+        rv: e.rv,
+        time: e.lastTime,
+        count: e.count,
+        message: null,
+        keepUntil,
+      });
+    } else {
+      if (existing.last_rv === e.rv) return;
+      const delta = e.count - existing.count;
+      if (delta > 0 || e.lastTime > existing.last_time) {
+        occurred = Math.max(1, delta);
+        this.w.insertOccurrence({
+          seq: ++this.seq,
+          eventId: existing.id,
+          rv: e.rv,
+          time: e.lastTime,
+          count: occurred,
+          message: e.message !== existing.message ? e.message : null,
+          keepUntil,
+        });
+      }
+      this.w.updateEvent(existing.id, {
+        lastTime: Math.max(e.lastTime, existing.last_time),
+        count: Math.max(e.count, existing.count),
+        message: e.message,
+        rv: e.rv,
+      });
+    }
+    if (occurred > 0) {
+      this.metrics.eventOccurrences(occurred);
+      for (const p of recording) {
+        const c = this.countsFor(p.name);
+        c.events++;
+        c.lastRecorded = Math.max(c.lastRecorded ?? 0, time);
+      }
+    }
+  }
+
+  private counted(policies: CompiledPolicy[], kind: string, type: string, time: number): void {
+    this.metrics.recorded(kind, type);
+    for (const p of policies) {
+      const c = this.countsFor(p.name);
+      c.changes++;
+      c.lastRecorded = Math.max(c.lastRecorded ?? 0, time);
+    }
+  }
+
+  private trackService(namespace: string, name: string, svc: KubeObject | null): void {
+    const selector = (svc?.spec as { selector?: Record<string, string> } | undefined)?.selector;
+    let m = this.services.get(namespace);
+    if (!selector || Object.keys(selector).length === 0) {
+      m?.delete(name);
+      return;
+    }
+    if (!m) {
+      m = new Map<string, Record<string, string>>();
+      this.services.set(namespace, m);
+    }
+    m.set(name, selector);
+  }
+
+  private facts(kind: string, namespace: string, obj: KubeObject): ObjectFacts {
+    const meta = obj.metadata ?? {};
+    const owners =
+      (meta.ownerReferences as
+        { uid: string; kind: string; name: string; controller?: boolean }[] | undefined) ?? [];
+    const owner = owners.find((o) => o.controller) ?? owners[0];
+    const labels = meta.labels as Record<string, string> | undefined;
+    let services: string | null = null;
+    if (kind === 'Pod') {
+      const matched = [...(this.services.get(namespace) ?? [])]
+        .filter(([, sel]) => selectorMatches({ matchLabels: sel }, labels))
+        .map(([name]) => name);
+      if (matched.length) services = JSON.stringify(matched.sort());
+    }
+    const created =
+      typeof meta.creationTimestamp === 'string' ? Date.parse(meta.creationTimestamp) : NaN;
+    const managers = managersOf(obj);
+    return {
+      createdAt: Number.isNaN(created) ? null : created,
+      ownerUid: owner?.uid ?? null,
+      ownerKind: owner?.kind ?? null,
+      ownerName: owner?.name ?? null,
+      nodeName:
+        kind === 'Pod' ? ((obj.spec as { nodeName?: string } | undefined)?.nodeName ?? null) : null,
+      labels: labels && Object.keys(labels).length ? JSON.stringify(labels) : null,
+      services,
+      managers: managers.length ? JSON.stringify(managers) : null,
+    };
+  }
+}
+
+function parseManagers(head: ObjectHead): ReturnType<typeof managersOf> | null {
+  return head.managers ? (JSON.parse(head.managers) as ReturnType<typeof managersOf>) : null;
+}

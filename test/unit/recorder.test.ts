@@ -1,0 +1,358 @@
+// The recorder and the store together, on a temporary SQLite database, fed with reflector items.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KubeObject, ReflectorItem, WatchTarget } from '../../src/kube/reflector.ts';
+import { createLogger } from '../../src/log.ts';
+import { compilePolicy } from '../../src/recorder/policy.ts';
+import { Recorder, SNAPSHOT_EVERY } from '../../src/recorder/recorder.ts';
+import { openDatabase, type Db } from '../../src/store/db.ts';
+import { HistoryReader } from '../../src/store/reader.ts';
+import { HistoryWriter } from '../../src/store/writer.ts';
+
+const CM: WatchTarget = {
+  key: '/configmaps',
+  group: '',
+  version: 'v1',
+  kind: 'ConfigMap',
+  resource: 'configmaps',
+  namespace: null,
+};
+const NODES: WatchTarget = {
+  key: '/nodes',
+  group: '',
+  version: 'v1',
+  kind: 'Node',
+  resource: 'nodes',
+  namespace: null,
+};
+const SECRETS: WatchTarget = {
+  key: '/secrets',
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  resource: 'secrets',
+  namespace: null,
+};
+const EVENTS: WatchTarget = {
+  key: '/events',
+  group: '',
+  version: 'v1',
+  kind: 'Event',
+  resource: 'events',
+  namespace: null,
+};
+
+let dir: string;
+let db: Db;
+let writer: HistoryWriter;
+let reader: HistoryReader;
+let recorder: Recorder;
+let clock = 1_000_000;
+
+function configMap(
+  name: string,
+  rv: number,
+  data: Record<string, string>,
+  extra: Partial<KubeObject['metadata']> = {},
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: 'shop',
+      uid: `uid-${name}`,
+      resourceVersion: String(rv),
+      creationTimestamp: '2026-11-01T10:00:00Z',
+      managedFields: [
+        {
+          manager: 'kubectl-client-side-apply',
+          operation: 'Update',
+          time: `2026-11-01T10:00:${String(rv % 60).padStart(2, '0')}Z`,
+        },
+      ],
+      ...extra,
+    },
+    data,
+  };
+}
+
+function item(type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNC', object: KubeObject): ReflectorItem {
+  return { type, object, time: ++clock };
+}
+
+function setPolicies(...specs: [string, Record<string, unknown>][]) {
+  recorder.setPolicies(specs.map(([name, spec]) => compilePolicy(name, 1, spec as never).policy));
+}
+
+function history(name: string) {
+  const o = reader.objects({ name })[0];
+  if (!o) return [];
+  return reader.versions(o.id).map((v) => ({ ...v, body: reader.bodyAt(o.id, v.seq) }));
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hindsight-rec-'));
+  db = openDatabase(join(dir, 'history.db'));
+  writer = new HistoryWriter(db);
+  reader = new HistoryReader(db);
+  recorder = new Recorder({
+    writer,
+    log: createLogger('error'),
+    batchDelayMs: 0,
+    retryDelayMs: 10,
+    now: () => clock,
+  });
+  setPolicies(['all', { resources: [{ group: '', kinds: ['ConfigMap', 'Node', 'Secret'] }] }]);
+});
+
+afterEach(async () => {
+  await recorder.stop();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Recorder', () => {
+  it('records an object as a snapshot, then changes as patches that rebuild every version', async () => {
+    const items = [item('ADDED', configMap('a', 1, { v: '0' }))];
+    for (let i = 1; i <= SNAPSHOT_EVERY + 3; i++)
+      items.push(item('MODIFIED', configMap('a', 1 + i, { v: String(i) })));
+    await recorder.write(CM, items);
+    const h = history('a');
+    expect(h).toHaveLength(SNAPSHOT_EVERY + 4);
+    expect(h.map((v) => (v.body as { data: { v: string } }).data.v)).toEqual(
+      h.map((_, i) => String(i)),
+    );
+    expect(h[0]).toMatchObject({ type: 'added', body_kind: 0 });
+    expect(h[1]).toMatchObject({ type: 'modified', body_kind: 1, paths: '["data.v"]' });
+    // A full snapshot every SNAPSHOT_EVERY versions bounds the rebuild.
+    expect(h.filter((v) => v.body_kind === 0).map((v) => h.indexOf(v))).toEqual([
+      0,
+      SNAPSHOT_EVERY,
+    ]);
+    expect(h.map((v) => v.seq)).toEqual([...h.map((v) => v.seq)].sort((x, y) => x - y));
+    expect(h[2]!.actor).toContain('kubectl-client-side-apply');
+  });
+
+  it('writes no version for replays, resyncs, no-op updates and ignored fields', async () => {
+    const base = configMap('b', 10, { v: '1' });
+    await recorder.write(CM, [item('ADDED', base)]);
+    await recorder.write(CM, [
+      // a replay after a resume: same resourceVersion
+      item('MODIFIED', configMap('b', 10, { v: '1' })),
+      // a relist of the unchanged object
+      item('SYNC', configMap('b', 10, { v: '1' })),
+      // a new resourceVersion whose only change is managedFields
+      item(
+        'MODIFIED',
+        configMap(
+          'b',
+          11,
+          { v: '1' },
+          {
+            managedFields: [{ manager: 'other', operation: 'Apply', time: '2026-11-01T11:00:00Z' }],
+          },
+        ),
+      ),
+    ]);
+    expect(history('b')).toHaveLength(1);
+    await recorder.write(CM, [item('MODIFIED', configMap('b', 12, { v: '2' }))]);
+    expect(history('b')).toHaveLength(2);
+  });
+
+  it('does not version Node heartbeats', async () => {
+    setPolicies(['nodes', { resources: [{ group: '', kinds: ['Node'] }] }]);
+    const node = (rv: number, beat: string, ready = 'True'): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1', uid: 'uid-n1', resourceVersion: String(rv) },
+      status: {
+        conditions: [
+          {
+            type: 'Ready',
+            status: ready,
+            lastHeartbeatTime: beat,
+            lastTransitionTime: '2026-11-01T00:00:00Z',
+          },
+        ],
+      },
+    });
+    await recorder.write(NODES, [
+      item('ADDED', node(1, '2026-11-01T10:00:00Z')),
+      item('MODIFIED', node(2, '2026-11-01T10:00:20Z')),
+      item('MODIFIED', node(3, '2026-11-01T10:00:40Z')),
+      item('MODIFIED', node(4, '2026-11-01T10:01:00Z', 'False')),
+    ]);
+    expect(history('n1').map((v) => v.type)).toEqual(['added', 'modified']);
+    expect(JSON.parse(history('n1')[1]!.paths!)).toEqual(['status.conditions[0].status']);
+  });
+
+  it('records a deletion, and infers deletions and a gap after a relist', async () => {
+    await recorder.write(
+      CM,
+      ['x', 'y', 'z'].map((n, i) => item('ADDED', configMap(n, 20 + i, { n }))),
+    );
+    await recorder.write(CM, [item('DELETED', configMap('x', 30, { n: 'x' }))]);
+    expect(reader.objects({ name: 'x' })[0]).toMatchObject({ deletion: 'observed' });
+    expect(history('x').map((v) => v.type)).toEqual(['added', 'deleted']);
+
+    // The relist returns only y, with a change: z was deleted while nobody watched.
+    await recorder.write(CM, [
+      item('SYNC', configMap('y', 40, { n: 'y2' })),
+      {
+        type: 'RELIST_DONE',
+        rv: '41',
+        seen: new Set(['uid-y']),
+        time: ++clock,
+        gap: { start: 500, reason: 'ResourceVersionExpired' },
+      },
+    ]);
+    expect(history('y').map((v) => v.type)).toEqual(['added', 'modified']);
+    expect(history('z').map((v) => [v.type, v.inferred])).toEqual([
+      ['added', 0],
+      ['deleted', 1],
+    ]);
+    expect(reader.objects({ name: 'z' })[0]).toMatchObject({ deletion: 'inferred' });
+    expect(reader.gaps()).toEqual([
+      {
+        watch: '/configmaps',
+        api_group: '',
+        resource: 'configmaps',
+        namespace: '',
+        start: 500,
+        end: clock,
+        reason: 'ResourceVersionExpired',
+      },
+    ]);
+    expect(reader.checkpoints()).toEqual([{ watch: '/configmaps', rv: '41', time: clock }]);
+  });
+
+  it('advances the checkpoint with watch events and bookmarks but not with relist items', async () => {
+    await recorder.write(CM, [item('ADDED', configMap('c', 50, {}))]);
+    expect(reader.checkpoints()[0]?.rv).toBe('50');
+    await recorder.write(CM, [item('SYNC', configMap('d', 60, {}))]);
+    expect(reader.checkpoints()[0]?.rv).toBe('50');
+    await recorder.write(CM, [{ type: 'BOOKMARK', rv: '70', time: ++clock }]);
+    expect(reader.checkpoints()[0]?.rv).toBe('70');
+  });
+
+  it('excludes by rule per policy, counts exclusions and rule errors, and records what any policy keeps', async () => {
+    setPolicies(
+      [
+        'strict',
+        {
+          resources: [{ group: '', kinds: ['ConfigMap'] }],
+          exclusionRules: [{ name: 'no-tmp', rule: { '==': [{ var: 'metadata.name' }, 'tmp'] } }],
+        },
+      ],
+      [
+        'only-shop',
+        {
+          resources: [{ group: '', kinds: ['ConfigMap'] }],
+          namespaces: { include: ['shop'] },
+          exclusionRules: [{ name: 'all', rule: true }],
+        },
+      ],
+      [
+        'broken',
+        {
+          resources: [{ group: '', kinds: ['ConfigMap'] }],
+          exclusionRules: [{ name: 'throws', rule: { in: ['x', { var: 'data' }] } }],
+        },
+      ],
+    );
+    await recorder.write(CM, [
+      item('ADDED', configMap('tmp', 80, { indexOf: 'x' })),
+      item('ADDED', configMap('kept', 81, {})),
+    ]);
+    // `broken`'s rule throws for `tmp` (`in` over an object with an indexOf key): counted, and the
+    // object kept rather than silently dropped.
+    expect(
+      reader
+        .objects({})
+        .map((o) => o.name)
+        .sort(),
+    ).toEqual(['kept', 'tmp']);
+    expect(writer.policyCounts('strict')).toMatchObject({ changes: 1, excluded: 1 });
+    expect(writer.policyCounts('only-shop')).toMatchObject({ changes: 0, excluded: 2 });
+    expect(writer.policyCounts('broken')).toMatchObject({ changes: 2, ruleErrors: 1, excluded: 0 });
+  });
+
+  it('stores Secrets as digests only', async () => {
+    await recorder.write(SECRETS, [
+      item('ADDED', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's', namespace: 'shop', uid: 'uid-s', resourceVersion: '1' },
+        data: { password: Buffer.from('hunter2').toString('base64') },
+        stringData: { token: 'plain-token' },
+      }),
+    ]);
+    const raw = db.prepare('SELECT last_body FROM objects').get() as { last_body: Buffer };
+    const body = JSON.stringify(history('s')[0]!.body);
+    for (const text of [body, raw.last_body.toString('latin1')]) {
+      expect(text).not.toContain('hunter2');
+      expect(text).not.toContain(Buffer.from('hunter2').toString('base64'));
+      expect(text).not.toContain('plain-token');
+    }
+    expect(body).toMatch(/"password":"sha256:[0-9a-f]{64}"/);
+  });
+
+  it('counts Event count updates as occurrences of one Event', async () => {
+    const ev = (rv: number, count: number, last: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'e', namespace: 'shop', uid: 'uid-e', resourceVersion: String(rv) },
+      involvedObject: { kind: 'Pod', name: 'p', namespace: 'shop', uid: 'uid-p' },
+      reason: 'BackOff',
+      type: 'Warning',
+      message: 'Back-off',
+      count,
+      firstTimestamp: '2026-11-01T10:00:00Z',
+      lastTimestamp: last,
+    });
+    await recorder.write(EVENTS, [
+      item('ADDED', ev(1, 1, '2026-11-01T10:00:00Z')),
+      item('MODIFIED', ev(2, 3, '2026-11-01T10:00:30Z')),
+      item('MODIFIED', ev(2, 3, '2026-11-01T10:00:30Z')),
+      item('MODIFIED', ev(3, 4, '2026-11-01T10:01:00Z')),
+    ]);
+    const [e] = reader.events();
+    expect(e).toMatchObject({ reason: 'BackOff', count: 4, involved_name: 'p' });
+    expect(e!.occurrences.map((o) => o.count)).toEqual([1, 2, 1]);
+    expect(writer.policyCounts('all').events).toBe(3);
+  });
+
+  it('pauses when the database cannot be written and resumes without loss when it can', async () => {
+    const states: boolean[] = [];
+    await recorder.stop();
+    recorder = new Recorder({
+      writer,
+      log: createLogger('error'),
+      batchDelayMs: 0,
+      retryDelayMs: 10,
+      onWritable: (ok) => states.push(ok),
+    });
+    setPolicies(['all', { resources: [{ group: '', kinds: ['ConfigMap'] }] }]);
+    // A database that may not grow fails like a full disk (SQLITE_FULL).
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`);
+    // Incompressible data, so the rows need new pages.
+    const big = (i: number) =>
+      configMap(`big-${i}`, 100 + i, { blob: randomBytes(20_000).toString('base64') });
+    const done = recorder.write(
+      CM,
+      [0, 1, 2].map((i) => item('ADDED', big(i))),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(states[0]).toBe(false);
+    expect(reader.objects({})).toEqual([]);
+    db.pragma('max_page_count = 1073741823');
+    await done;
+    expect(states.at(-1)).toBe(true);
+    expect(reader.objects({}).map((o) => o.name)).toEqual(['big-0', 'big-1', 'big-2']);
+  });
+});
