@@ -381,6 +381,26 @@ export class ControlPlane {
     });
   }
 
+  /**
+   * Compacts etcd at its current revision, so watches and lists from an older resourceVersion
+   * get 410 Gone once the API server's watch cache no longer covers them. Returns the revision.
+   */
+  async compactEtcd(): Promise<number> {
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${this.state.etcdUrl}${path}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`etcd ${path} answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as { header?: { revision?: string } };
+    };
+    const revision = Number(
+      (await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') })).header?.revision,
+    );
+    await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+    return revision;
+  }
+
   /** Runs the built kubectl against this control plane. */
   async kubectl(args: string[]): Promise<string> {
     try {
