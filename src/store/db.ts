@@ -45,6 +45,9 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
     // the last transactions, which the checkpointed resourceVersion then replays.
     db.pragma('synchronous = NORMAL');
     db.pragma('temp_store = MEMORY');
+    // After a checkpoint the WAL file is truncated to at most this, so the volume's use stays near
+    // the byte budget of the database itself.
+    db.pragma('journal_size_limit = 16777216');
     db.pragma('cache_size = -32000');
     checkIdentity(db, path);
     migrate(db);

@@ -281,6 +281,62 @@ describe('Recorder', () => {
     expect(writer.policyCounts('broken')).toMatchObject({ changes: 2, ruleErrors: 1, excluded: 0 });
   });
 
+  it('stores the owner, the node and the Services that select a Pod for later queries', async () => {
+    setPolicies(['pods', { resources: [{ group: '', kinds: ['Pod', 'Service'] }] }]);
+    const SVC: WatchTarget = {
+      key: '/services',
+      group: '',
+      version: 'v1',
+      kind: 'Service',
+      resource: 'services',
+      namespace: null,
+    };
+    const PODS: WatchTarget = {
+      key: '/pods',
+      group: '',
+      version: 'v1',
+      kind: 'Pod',
+      resource: 'pods',
+      namespace: null,
+    };
+    const svc = (name: string, selector: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: '1' },
+      spec: { selector },
+    });
+    await recorder.write(SVC, [
+      item('ADDED', svc('web', { app: 'web' })),
+      item('ADDED', svc('all', { tier: 'front' })),
+      item('ADDED', svc('db', { app: 'db' })),
+    ]);
+    await recorder.write(PODS, [
+      item('ADDED', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'web-1',
+          namespace: 'shop',
+          uid: 'uid-web-1',
+          resourceVersion: '2',
+          labels: { app: 'web', tier: 'front' },
+          ownerReferences: [
+            { kind: 'ReplicaSet', name: 'web-7d9', uid: 'uid-rs', controller: true },
+          ],
+        },
+        spec: { nodeName: 'node-a' },
+      }),
+    ]);
+    expect(reader.objects({ name: 'web-1' })[0]).toMatchObject({
+      owner_uid: 'uid-rs',
+      owner_kind: 'ReplicaSet',
+      owner_name: 'web-7d9',
+      node_name: 'node-a',
+      services: '["all","web"]',
+      labels: '{"app":"web","tier":"front"}',
+    });
+  });
+
   it('stores Secrets as digests only', async () => {
     await recorder.write(SECRETS, [
       item('ADDED', {

@@ -1,0 +1,139 @@
+// Retention on a real SQLite file fed by the real recorder.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KubeObject, WatchTarget } from '../../src/kube/reflector.ts';
+import { createLogger } from '../../src/log.ts';
+import { compilePolicy } from '../../src/recorder/policy.ts';
+import { Recorder } from '../../src/recorder/recorder.ts';
+import { openDatabase, type Db } from '../../src/store/db.ts';
+import { HistoryReader } from '../../src/store/reader.ts';
+import { Retention } from '../../src/store/retention.ts';
+import { HistoryWriter } from '../../src/store/writer.ts';
+
+const CM: WatchTarget = {
+  key: '/configmaps',
+  group: '',
+  version: 'v1',
+  kind: 'ConfigMap',
+  resource: 'configmaps',
+  namespace: null,
+};
+const HOUR = 3_600_000;
+
+let dir: string;
+let path: string;
+let db: Db;
+let reader: HistoryReader;
+let recorder: Recorder;
+let rv = 0;
+
+function cm(name: string, payload: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: String(++rv) },
+    data: { payload },
+  };
+}
+
+async function write(time: number, ...objects: KubeObject[]) {
+  await recorder.write(
+    CM,
+    objects.map((object) => ({ type: 'MODIFIED' as const, object, time })),
+  );
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hindsight-ret-'));
+  path = join(dir, 'history.db');
+  db = openDatabase(path);
+  reader = new HistoryReader(db);
+  recorder = new Recorder({
+    writer: new HistoryWriter(db),
+    log: createLogger('error'),
+    batchDelayMs: 0,
+  });
+  recorder.setPolicies([
+    compilePolicy('short', 1, {
+      resources: [{ group: '', kinds: ['ConfigMap'] }],
+      retention: { maxAge: '1h' },
+    }).policy,
+  ]);
+});
+
+afterEach(async () => {
+  await recorder.stop();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Retention', () => {
+  it('removes history past its age, keeps the current state of live objects and rebuilds from it', async () => {
+    const t0 = 1_800_000_000_000;
+    for (let i = 0; i < 5; i++)
+      await write(t0 + i * 10 * 60_000, cm('a', `v${i}`), cm('b', `v${i}`));
+    await recorder.write(CM, [{ type: 'DELETED', object: cm('b', 'v4'), time: t0 + 45 * 60_000 }]);
+    await write(t0 + 2 * HOUR, cm('a', 'v5'));
+
+    // At t0 + 1h35m every version before t0 + 35m has expired.
+    const result = await new Retention(db, { maxBytes: null, gapMaxAgeMs: HOUR }).run(
+      t0 + HOUR + 35 * 60_000,
+    );
+    const a = reader.objects({ name: 'a' })[0]!;
+    const versions = reader.versions(a.id);
+    expect(
+      versions.map(
+        (v) => (reader.bodyAt(a.id, v.seq) as { data: { payload: string } }).data.payload,
+      ),
+    ).toEqual(['v4', 'v5']);
+    // The first surviving version became a full snapshot, so it rebuilds without its predecessors.
+    expect(versions[0]!.body_kind).toBe(0);
+    expect(reader.versions(reader.objects({ name: 'b' })[0]!.id).map((v) => v.type)).toEqual([
+      'modified',
+      'deleted',
+    ]);
+    expect(result.versions).toBe(4 + 4);
+
+    // Much later: a's latest version stays (a still exists), b goes entirely.
+    await new Retention(db, { maxBytes: null, gapMaxAgeMs: HOUR }).run(t0 + 10 * HOUR);
+    expect(reader.versions(a.id).map((v) => v.seq)).toEqual([versions[1]!.seq]);
+    expect(
+      (reader.bodyAt(a.id, versions[1]!.seq) as { data: { payload: string } }).data.payload,
+    ).toBe('v5');
+    expect(reader.objects({ name: 'b' })).toEqual([]);
+  });
+
+  it('keeps the file at the byte budget under steady load, removing the oldest history first', async () => {
+    const budget = 4 * 1024 * 1024;
+    const retention = new Retention(db, { maxBytes: budget, gapMaxAgeMs: HOUR, chunk: 200 });
+    const sizes: number[] = [];
+    const t0 = 1_800_000_000_000;
+    let time = t0;
+    // 60 rounds of 100 changes of ~2 KB of incompressible data: ~12 MB written in all.
+    for (let round = 0; round < 60; round++) {
+      const objects = Array.from({ length: 100 }, (_, i) =>
+        cm(`o${i}`, randomBytes(1500).toString('base64')),
+      );
+      await write((time += 60_000), ...objects);
+      await retention.run(time);
+      sizes.push(statSync(path).size);
+    }
+    const steady = sizes.slice(20);
+    // The database file stops growing: it stays within the budget once reached.
+    expect(Math.max(...steady)).toBeLessThanOrEqual(budget);
+    expect(Math.max(...steady)).toBeGreaterThan(budget / 2);
+    // Oldest first: what remains is one contiguous tail of the recorded sequence.
+    const remaining = db.prepare('SELECT min(time) AS t FROM versions').get() as { t: number };
+    expect(remaining.t).toBeGreaterThan(t0 + 20 * 60_000);
+    const times = (
+      db.prepare('SELECT time FROM versions ORDER BY seq').all() as { time: number }[]
+    ).map((r) => r.time);
+    expect(times).toEqual([...times].sort((x, y) => x - y));
+    // Every remaining version still rebuilds.
+    const o = reader.objects({ name: 'o7' })[0]!;
+    for (const v of reader.versions(o.id)) expect(() => reader.bodyAt(o.id, v.seq)).not.toThrow();
+  });
+});
