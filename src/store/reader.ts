@@ -167,7 +167,10 @@ export class HistoryReader {
   }
 
   events(filter: { namespace?: string; involvedUid?: string } = {}): EventWithOccurrences[] {
-    const { where, args } = equalities({ namespace: filter.namespace, involved_uid: filter.involvedUid });
+    const { where, args } = equalities({
+      namespace: filter.namespace,
+      involved_uid: filter.involvedUid,
+    });
     const events = this.db
       .prepare<string[], Omit<EventWithOccurrences, 'occurrences'> & { id: number }>(
         `SELECT id, uid, namespace, name, involved_kind, involved_name, involved_uid, reason, type, message, count

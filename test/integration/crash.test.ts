@@ -75,7 +75,7 @@ it('survives SIGKILL during heavy recording and resumes without duplicates', asy
 
   op = await OperatorProcess.start({ kubeconfig, dataDir });
   const db = openDatabase(path, { readonly: true });
-  cleanup.push(async () => db.close());
+  cleanup.push(() => Promise.resolve(db.close()));
   const reader = new HistoryReader(db);
   await waitFor('every write to be recorded', 60_000, () =>
     Promise.resolve(missing(reader, driver.log).length === 0),

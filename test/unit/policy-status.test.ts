@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ResourceStatus } from '../../src/api/history-policy.ts';
+import type { HistoryPolicyStatus, ResourceStatus } from '../../src/api/history-policy.ts';
 import { buildStatus, statusChanged } from '../../src/controllers/history-policy/status.ts';
 
 const recorded = { changes: 3, events: 1, excluded: 0, ruleErrors: 0 };
@@ -123,7 +123,7 @@ describe('statusChanged', () => {
         conditions: s.conditions,
         observedGeneration: s.observedGeneration,
       }),
-    );
+    ) as HistoryPolicyStatus;
     expect(statusChanged(roundTripped, s)).toBe(false);
     expect(statusChanged({ ...roundTripped, kinds: '0/1' }, s)).toBe(true);
     expect(statusChanged(undefined, s)).toBe(true);
