@@ -14,7 +14,7 @@ import {
 } from '../store/writer.ts';
 import { actorsOfChange, formatActors, managersOf } from './actor.ts';
 import { decodeJson, encodeJson } from './codec.ts';
-import { changedPaths, diff } from './diff.ts';
+import { changedPaths, diff, type PatchOp } from './diff.ts';
 import { toEventRecord } from './events.ts';
 import {
   compileIgnoreFields,
@@ -23,6 +23,7 @@ import {
   type IgnoreMatcher,
 } from './ignore-fields.ts';
 import {
+  DEFAULT_MAX_AGE_MS,
   evaluateRules,
   kindKey,
   selectorMatches,
@@ -173,6 +174,9 @@ export class Recorder {
       try {
         this.commit(batch);
         this.metrics.batch(n, (performance.now() - started) / 1000);
+        const committed = this.now();
+        for (const p of batch)
+          for (const item of p.items) this.metrics.lag(Math.max(0, (committed - item.time) / 1000));
         if (!this.writable) {
           this.writable = true;
           this.log.info('Recording resumed');
@@ -236,16 +240,11 @@ export class Recorder {
         return { rv: item.rv, time: item.time };
       default: {
         const rv = item.object.metadata?.resourceVersion;
-        if (
-          target.kind === 'Event' && target.group === ''
-            ? true
-            : target.kind === 'Event' && target.group === 'events.k8s.io'
-        ) {
+        if (target.kind === 'Event') {
           this.applyEvent(item.object, item.time);
         } else {
           this.applyObject(target, item.type, item.object, item.time);
         }
-        this.metrics.lag(Math.max(0, (this.now() - item.time) / 1000));
         // Items of a relist do not advance the checkpoint: only its end does.
         return item.type !== 'SYNC' && rv ? { rv, time: item.time } : null;
       }
@@ -323,7 +322,7 @@ export class Recorder {
     const head = this.w.findObject(uid);
     if (head && head.last_rv === rv && head.deleted_at === null) return;
     if (type === 'DELETED') {
-      if (head && head.deleted_at === null) this.recordDeletion(head, raw, time);
+      if (head && head.deleted_at === null) this.recordDeletion(head, target.group, raw, time);
       return;
     }
     const policies = this.recordingPolicies(
@@ -398,31 +397,30 @@ export class Recorder {
     this.counted(policies, kind, 'modified', time);
   }
 
+  /** Records the deletion of a recorded object: seen in a watch (`raw`) or inferred at a relist. */
   private recordDeletion(
     head: ObjectHead,
+    group: string,
     raw: KubeObject | null,
     time: number,
     inferredRv?: string,
   ): void {
-    const seq = ++this.seq;
-    const prev = decodeJson(head.last_body);
     const kind = head.kind;
-    let ops: unknown[] = [];
+    const policies = this.selecting(group, kind, head.namespace);
+    let ops: PatchOp[] = [];
     let last = head.last_body;
     if (raw) {
-      const policies = this.selecting(
-        raw.apiVersion?.includes('/') ? (raw.apiVersion.split('/')[0] ?? '') : '',
-        kind,
-        head.namespace,
-      );
       const obj = kind === 'Secret' ? redactSecret(raw) : raw;
       const body = stripIgnored(obj, this.matcherFor(kind, policies), kind);
-      ops = diff(prev, body);
+      ops = diff(decodeJson(head.last_body), body);
       last = encodeJson(body);
     }
+    const seq = ++this.seq;
     const rv = raw?.metadata?.resourceVersion ?? inferredRv ?? '';
-    const policies = this.policies;
-    const maxAge = policies.length ? Math.max(...policies.map((p) => p.maxAgeMs)) : 0;
+    // History of an object no policy selects any more is kept for the default retention.
+    const maxAge = policies.length
+      ? Math.max(...policies.map((p) => p.maxAgeMs))
+      : DEFAULT_MAX_AGE_MS;
     this.w.insertVersion({
       seq,
       objectId: head.id,
@@ -433,9 +431,7 @@ export class Recorder {
       actor: raw
         ? formatActors(actorsOfChange(parseManagers(head), managersOf(raw))) || null
         : null,
-      paths: ops.length
-        ? JSON.stringify(changedPaths(ops as Parameters<typeof changedPaths>[0]))
-        : null,
+      paths: ops.length ? JSON.stringify(changedPaths(ops)) : null,
       bodyKind: BODY_PATCH,
       body: encodeJson(ops),
       keepUntil: time + maxAge,
@@ -447,7 +443,7 @@ export class Recorder {
       body: last,
       chain: head.chain + 1,
     });
-    this.metrics.recorded(kind, 'deleted');
+    this.counted(policies, kind, 'deleted', time);
   }
 
   /** After a relist: alive objects of the watch's scope that the list did not return were deleted. */
@@ -460,7 +456,7 @@ export class Recorder {
     for (const o of this.w.aliveObjects(target.group, target.resource, target.namespace)) {
       if (seen.has(o.uid)) continue;
       const head = this.w.findObject(o.uid);
-      if (head) this.recordDeletion(head, null, time, `relist:${listRv}`);
+      if (head) this.recordDeletion(head, target.group, null, time, `relist:${listRv}`);
     }
   }
 

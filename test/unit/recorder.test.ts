@@ -228,6 +228,8 @@ describe('Recorder', () => {
       },
     ]);
     expect(reader.checkpoints()).toEqual([{ watch: '/configmaps', rv: '41', time: clock }]);
+    // 3 added, 1 observed and 1 inferred deletion, 1 modification.
+    expect(writer.policyCounts('all').changes).toBe(6);
   });
 
   it('advances the checkpoint with watch events and bookmarks but not with relist items', async () => {
