@@ -167,8 +167,9 @@ function inGap(gaps: GapRow[], w: Write): boolean {
     (g) =>
       g.resource === RESOURCE[w.kind] &&
       (g.namespace === '' || g.namespace === w.namespace) &&
-      w.time >= g.start - 1000 &&
-      w.time <= g.end + 1000,
+      // The logged time is when the API server answered, at or after the change itself.
+      w.time >= g.start &&
+      w.time <= g.end,
   );
 }
 

@@ -48,9 +48,14 @@ export class CuttableProxy {
     return new CuttableProxy(server, port, sockets);
   }
 
+  /** Open client connections. */
+  get open(): number {
+    return this.sockets.size / 2;
+  }
+
   /** Destroys every open connection (as a network failure would); new ones still work. */
   cut(): number {
-    const n = this.sockets.size;
+    const n = this.open;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     return n;

@@ -89,7 +89,10 @@ describe('npm start', () => {
     expect(await health.text()).toBe('ok');
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, checks: { kubernetes: { ok: true } } });
+    expect(await ready.json()).toEqual({
+      ready: true,
+      checks: { kubernetes: { ok: true }, store: { ok: true }, watches: { ok: true } },
+    });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
     expect(metrics).toMatch(
