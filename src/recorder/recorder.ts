@@ -8,13 +8,14 @@ import {
   BODY_PATCH,
   BODY_SNAPSHOT,
   type HistoryWriter,
-  type ObjectFacts,
   type ObjectHead,
   type PolicyCounts,
 } from '../store/writer.ts';
 import { actorsOfChange, formatActors, managersOf } from './actor.ts';
 import { decodeJson, encodeJson } from './codec.ts';
 import { changedPaths, diff, type PatchOp } from './diff.ts';
+import { Batcher } from './batcher.ts';
+import { Enricher } from './enrichment.ts';
 import { toEventRecord } from './events.ts';
 import {
   compileIgnoreFields,
@@ -26,7 +27,6 @@ import {
   DEFAULT_MAX_AGE_MS,
   evaluateRules,
   kindKey,
-  selectorMatches,
   selectsNamespace,
   type CompiledPolicy,
 } from './policy.ts';
@@ -59,10 +59,9 @@ export interface RecorderOptions {
   retryDelayMs?: number;
 }
 
-interface Pending {
+interface Entry {
   target: WatchTarget;
   items: ReflectorItem[];
-  resolve: () => void;
 }
 
 const noMetrics: RecorderMetrics = {
@@ -80,23 +79,11 @@ export class Recorder {
   private readonly log: Logger;
   private readonly metrics: RecorderMetrics;
   private readonly now: () => number;
-  private readonly batchSize: number;
-  private readonly batchDelayMs: number;
-  private readonly retryDelayMs: number;
-  private readonly onWritable: (ok: boolean, error?: Error) => void;
+  private readonly batcher: Batcher<Entry>;
   private policies: CompiledPolicy[] = [];
   private ignore = new Map<string, IgnoreMatcher>();
   private seq: number;
-  private queue: Pending[] = [];
-  private queued = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
-  private writable = true;
-  private stopped = false;
-  /** Namespace labels, for policies with a namespace selector. */
-  private readonly nsLabels = new Map<string, Record<string, string>>();
-  /** Service selectors per namespace, to enrich Pods with the Services that select them. */
-  private readonly services = new Map<string, Map<string, Record<string, string>>>();
+  private readonly enricher = new Enricher();
   private counts = new Map<string, PolicyCounts>();
 
   constructor(opts: RecorderOptions) {
@@ -104,11 +91,22 @@ export class Recorder {
     this.log = opts.log;
     this.metrics = opts.metrics ?? noMetrics;
     this.now = opts.now ?? Date.now;
-    this.batchSize = opts.batchSize ?? 1000;
-    this.batchDelayMs = opts.batchDelayMs ?? 20;
-    this.retryDelayMs = opts.retryDelayMs ?? 2000;
-    this.onWritable = opts.onWritable ?? (() => {});
     this.seq = this.w.maxSeq();
+    this.batcher = new Batcher<Entry>({
+      commit: (batch) => this.commit(batch),
+      size: (e) => e.items.length,
+      log: this.log,
+      batchSize: opts.batchSize ?? 1000,
+      batchDelayMs: opts.batchDelayMs ?? 20,
+      retryDelayMs: opts.retryDelayMs ?? 2000,
+      onWritable: opts.onWritable,
+      committed: (batch, items, seconds) => {
+        this.metrics.batch(items, seconds);
+        const now = this.now();
+        for (const e of batch)
+          for (const item of e.items) this.metrics.lag(Math.max(0, (now - item.time) / 1000));
+      },
+    });
   }
 
   /** Replaces the compiled policies; takes effect from the next item. */
@@ -119,103 +117,32 @@ export class Recorder {
 
   /** Hands items of one watch to the recorder; resolves once they are committed. */
   write(target: WatchTarget, items: ReflectorItem[]): Promise<void> {
-    if (this.stopped || items.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.queue.push({ target, items, resolve });
-      this.queued += items.length;
-      if (this.queued >= this.batchSize) this.flushSoon(0);
-      else this.flushSoon(this.batchDelayMs);
-    });
+    return items.length === 0 ? Promise.resolve() : this.batcher.add({ target, items });
   }
 
-  /** Commits what is queued, then stops accepting items. */
-  async stop(): Promise<void> {
-    await this.flush();
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    for (const p of this.queue.splice(0)) p.resolve();
+  /** Commits what is queued, then stops (see Batcher.stop). */
+  stop(): Promise<void> {
+    return this.batcher.stop();
   }
 
-  private flushSoon(delay: number): void {
-    if (this.flushing) return;
-    if (this.timer && delay > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, delay);
-  }
-
-  /** Commits every queued item, batch by batch; retries a failed batch until it commits. */
-  flush(): Promise<void> {
-    this.flushing ??= (async () => {
-      try {
-        while (this.queue.length > 0 && !this.stopped) {
-          const batch: Pending[] = [];
-          let n = 0;
-          while (this.queue.length > 0 && n < this.batchSize) {
-            const p = this.queue.shift()!;
-            batch.push(p);
-            n += p.items.length;
-          }
-          this.queued -= n;
-          await this.commitWithRetry(batch, n);
+  /** Applies a batch in one transaction; on failure nothing of it is written or counted. */
+  private commit(batch: Entry[]): void {
+    try {
+      this.w.transaction(() => {
+        for (const { target, items } of batch) {
+          let checkpoint: { rv: string; time: number } | null = null;
+          for (const item of items) checkpoint = this.apply(target, item) ?? checkpoint;
+          if (checkpoint) this.w.setCheckpoint(target.key, checkpoint.rv, checkpoint.time);
         }
-      } finally {
-        this.flushing = null;
-      }
-    })();
-    return this.flushing;
-  }
-
-  private async commitWithRetry(batch: Pending[], n: number): Promise<void> {
-    for (;;) {
-      const started = performance.now();
-      try {
-        this.commit(batch);
-        this.metrics.batch(n, (performance.now() - started) / 1000);
-        const committed = this.now();
-        for (const p of batch)
-          for (const item of p.items) this.metrics.lag(Math.max(0, (committed - item.time) / 1000));
-        if (!this.writable) {
-          this.writable = true;
-          this.log.info('Recording resumed');
-          this.onWritable(true);
-        }
-        for (const p of batch) p.resolve();
-        return;
-      } catch (err) {
-        // The transaction rolled back; nothing of the batch was written. Keep it and retry:
-        // reflectors wait meanwhile, so nothing is lost and memory stays bounded.
-        this.seq = this.w.maxSeq();
-        this.counts = new Map();
-        if (this.writable) {
-          this.writable = false;
-          this.log.error('Recording paused: the history database cannot be written', {
-            error: err,
-          });
-        }
-        this.onWritable(false, err as Error);
-        if (this.stopped) return;
-        await new Promise((r) => setTimeout(r, this.retryDelayMs));
-      }
+        for (const [policy, c] of this.counts) this.w.addPolicyCounts(policy, c);
+        this.w.saveSeq(this.seq);
+      });
+    } catch (err) {
+      this.seq = this.w.maxSeq();
+      throw err;
+    } finally {
+      this.counts = new Map();
     }
-  }
-
-  private commit(batch: Pending[]): void {
-    this.w.transaction(() => {
-      for (const { target, items } of batch) {
-        let checkpoint: { rv: string; time: number } | null = null;
-        for (const item of items) {
-          const cp = this.apply(target, item);
-          if (cp) checkpoint = cp;
-        }
-        if (checkpoint) this.w.setCheckpoint(target.key, checkpoint.rv, checkpoint.time);
-      }
-      for (const [policy, c] of this.counts) this.w.addPolicyCounts(policy, c);
-      this.w.saveSeq(this.seq);
-    });
-    this.counts = new Map();
   }
 
   /** Applies one item; returns the checkpoint it advances to, if any. */
@@ -262,8 +189,9 @@ export class Recorder {
 
   private selecting(group: string, kind: string, namespace: string): CompiledPolicy[] {
     const key = kindKey(group, kind);
-    const lookup = (ns: string) => this.nsLabels.get(ns);
-    return this.policies.filter((p) => p.kinds.has(key) && selectsNamespace(p, namespace, lookup));
+    return this.policies.filter(
+      (p) => p.kinds.has(key) && selectsNamespace(p, namespace, this.enricher.namespaceLabels),
+    );
   }
 
   /** Policies that record `obj` (selected and not excluded), counting exclusions and rule errors. */
@@ -315,10 +243,7 @@ export class Recorder {
     if (!uid || !rv) return;
     const namespace = meta.namespace ?? '';
     const kind = raw.kind ?? target.kind;
-    if (kind === 'Namespace')
-      this.nsLabels.set(meta.name ?? '', (meta.labels as Record<string, string>) ?? {});
-    if (kind === 'Service')
-      this.trackService(namespace, meta.name ?? '', type === 'DELETED' ? null : raw);
+    this.enricher.observe(kind, namespace, meta.name ?? '', type === 'DELETED' ? null : raw);
     const head = this.w.findObject(uid);
     if (head && head.last_rv === rv && head.deleted_at === null) return;
     if (type === 'DELETED') {
@@ -334,7 +259,7 @@ export class Recorder {
     const obj = kind === 'Secret' ? redactSecret(raw) : raw;
     const body = stripIgnored(obj, this.matcherFor(kind, policies), kind);
     const keepUntil = time + Math.max(...policies.map((p) => p.maxAgeMs));
-    const facts = this.facts(kind, namespace, obj);
+    const facts = this.enricher.facts(kind, namespace, obj);
     if (!head) {
       const seq = ++this.seq;
       const encoded = encodeJson(body);
@@ -464,7 +389,7 @@ export class Recorder {
     const e = toEventRecord(raw, time);
     if (!e) return;
     const policies = this.policies.filter(
-      (p) => p.events && selectsNamespace(p, e.namespace, (ns) => this.nsLabels.get(ns)),
+      (p) => p.events && selectsNamespace(p, e.namespace, this.enricher.namespaceLabels),
     );
     if (policies.length === 0) return;
     const recording = this.recordingPolicies(policies, 'Event', raw);
@@ -523,50 +448,6 @@ export class Recorder {
       c.changes++;
       c.lastRecorded = Math.max(c.lastRecorded ?? 0, time);
     }
-  }
-
-  private trackService(namespace: string, name: string, svc: KubeObject | null): void {
-    const selector = (svc?.spec as { selector?: Record<string, string> } | undefined)?.selector;
-    let m = this.services.get(namespace);
-    if (!selector || Object.keys(selector).length === 0) {
-      m?.delete(name);
-      return;
-    }
-    if (!m) {
-      m = new Map<string, Record<string, string>>();
-      this.services.set(namespace, m);
-    }
-    m.set(name, selector);
-  }
-
-  private facts(kind: string, namespace: string, obj: KubeObject): ObjectFacts {
-    const meta = obj.metadata ?? {};
-    const owners =
-      (meta.ownerReferences as
-        { uid: string; kind: string; name: string; controller?: boolean }[] | undefined) ?? [];
-    const owner = owners.find((o) => o.controller) ?? owners[0];
-    const labels = meta.labels as Record<string, string> | undefined;
-    let services: string | null = null;
-    if (kind === 'Pod') {
-      const matched = [...(this.services.get(namespace) ?? [])]
-        .filter(([, sel]) => selectorMatches({ matchLabels: sel }, labels))
-        .map(([name]) => name);
-      if (matched.length) services = JSON.stringify(matched.sort());
-    }
-    const created =
-      typeof meta.creationTimestamp === 'string' ? Date.parse(meta.creationTimestamp) : NaN;
-    const managers = managersOf(obj);
-    return {
-      createdAt: Number.isNaN(created) ? null : created,
-      ownerUid: owner?.uid ?? null,
-      ownerKind: owner?.kind ?? null,
-      ownerName: owner?.name ?? null,
-      nodeName:
-        kind === 'Pod' ? ((obj.spec as { nodeName?: string } | undefined)?.nodeName ?? null) : null,
-      labels: labels && Object.keys(labels).length ? JSON.stringify(labels) : null,
-      services,
-      managers: managers.length ? JSON.stringify(managers) : null,
-    };
   }
 }
 

@@ -413,4 +413,19 @@ describe('Recorder', () => {
     expect(states.at(-1)).toBe(true);
     expect(reader.objects({}).map((o) => o.name)).toEqual(['big-0', 'big-1', 'big-2']);
   });
+
+  it('stops even while the database cannot be written, leaving the batch to be replayed', async () => {
+    await recorder.write(CM, [item('ADDED', configMap('first', 200, {}))]);
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`);
+    const big = configMap('big', 201, { blob: randomBytes(40_000).toString('base64') });
+    const pending = recorder.write(CM, [item('ADDED', big)]);
+    await new Promise((r) => setTimeout(r, 50));
+    await recorder.stop();
+    await pending;
+    db.pragma('max_page_count = 1073741823');
+    expect(reader.objects({}).map((o) => o.name)).toEqual(['first']);
+    // The checkpoint stayed before the lost batch, so the next start watches from there again.
+    expect(reader.checkpoints()[0]?.rv).toBe('200');
+  });
 });
