@@ -428,4 +428,87 @@ describe('Recorder', () => {
     // The checkpoint stayed before the lost batch, so the next start watches from there again.
     expect(reader.checkpoints()[0]?.rv).toBe('200');
   });
+
+  it('selects namespaces by label from the Namespaces it has seen', async () => {
+    setPolicies([
+      'labelled',
+      {
+        resources: [{ group: '', kinds: ['ConfigMap'] }],
+        namespaces: { selector: { matchLabels: { team: 'shop' } } },
+      },
+    ]);
+    const NS: WatchTarget = {
+      key: '/namespaces',
+      group: '',
+      version: 'v1',
+      kind: 'Namespace',
+      resource: 'namespaces',
+      namespace: null,
+    };
+    const ns = (name: string, labels: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, uid: `uid-ns-${name}`, resourceVersion: '1', labels },
+    });
+    await recorder.write(NS, [
+      item('ADDED', ns('shop', { team: 'shop' })),
+      item('ADDED', ns('other', { team: 'ops' })),
+    ]);
+    const inNs = (name: string, namespace: string): KubeObject => ({
+      ...configMap(name, 300, {}),
+      metadata: { ...configMap(name, 300, {}).metadata, namespace, uid: `uid-${name}` },
+    });
+    await recorder.write(CM, [
+      item('ADDED', inNs('in-shop', 'shop')),
+      item('ADDED', inNs('in-other', 'other')),
+    ]);
+    expect(reader.objects({ kind: 'ConfigMap' }).map((o) => o.name)).toEqual(['in-shop']);
+  });
+
+  it('reads events.k8s.io/v1 Events into the same model, series counts as occurrences', async () => {
+    const EV2: WatchTarget = {
+      key: 'events.k8s.io/events',
+      group: 'events.k8s.io',
+      version: 'v1',
+      kind: 'Event',
+      resource: 'events',
+      namespace: null,
+    };
+    const ev = (rv: number, series?: { count: number; lastObservedTime: string }): KubeObject => ({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: {
+        name: 'e2',
+        namespace: 'shop',
+        uid: 'uid-e2',
+        resourceVersion: String(rv),
+        creationTimestamp: '2026-11-01T10:00:00Z',
+      },
+      eventTime: '2026-11-01T10:00:00.000000Z',
+      regarding: { kind: 'Pod', name: 'p', namespace: 'shop', uid: 'uid-p', apiVersion: 'v1' },
+      reason: 'FailedScheduling',
+      note: '0/2 nodes are available',
+      type: 'Warning',
+      reportingController: 'default-scheduler',
+      ...(series ? { series } : {}),
+    });
+    await recorder.write(EV2, [
+      item('ADDED', ev(1)),
+      item('MODIFIED', ev(2, { count: 2, lastObservedTime: '2026-11-01T10:01:00.000000Z' })),
+      item('MODIFIED', ev(3, { count: 5, lastObservedTime: '2026-11-01T10:02:00.000000Z' })),
+    ]);
+    const [e] = reader.events();
+    expect(e).toMatchObject({
+      reason: 'FailedScheduling',
+      message: '0/2 nodes are available',
+      count: 5,
+      involved_kind: 'Pod',
+      type: 'Warning',
+    });
+    expect(e!.occurrences.map((o) => [o.count, new Date(o.time).toISOString()])).toEqual([
+      [1, '2026-11-01T10:00:00.000Z'],
+      [1, '2026-11-01T10:01:00.000Z'],
+      [3, '2026-11-01T10:02:00.000Z'],
+    ]);
+  });
 });
