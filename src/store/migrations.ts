@@ -134,6 +134,42 @@ CREATE TABLE policy_stats (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: 'read-indexes',
+    sql: `
+-- One object's history in sequence order, carrying what timelines, "as of" lookups and version
+-- counts read, so they never touch the table, whose pages are mostly bodies.
+CREATE INDEX versions_by_object_seq ON versions (object_id, seq, time, type);
+
+-- Objects of a namespace alive in a window. The second column is a lifespan class (alive;
+-- deleted after less than 1 min, 5 min, 30 min, 2 h, 8 h, 1 d, 4 d, 16 d; longer; start
+-- unknown): within a class whose lifespans are shorter than L, the objects alive in [from, to]
+-- were deleted in [from, to + L), one bounded range, wherever the window lies in the past.
+-- store/queries/lifespan.ts writes the same expression, which is what makes SQLite use it.
+-- It carries what timelines read, so they never touch the table, whose rows hold whole bodies.
+CREATE INDEX objects_by_lifespan ON objects (namespace, (CASE WHEN deleted_at IS NULL THEN 0 WHEN created_at IS NULL THEN 99
+  WHEN deleted_at - created_at < 60000 THEN 1 WHEN deleted_at - created_at < 300000 THEN 2
+  WHEN deleted_at - created_at < 1800000 THEN 3 WHEN deleted_at - created_at < 7200000 THEN 4
+  WHEN deleted_at - created_at < 28800000 THEN 5 WHEN deleted_at - created_at < 86400000 THEN 6
+  WHEN deleted_at - created_at < 345600000 THEN 7 WHEN deleted_at - created_at < 1382400000 THEN 8
+  ELSE 98 END), deleted_at, created_at, kind, name, uid, api_group, resource, owner_uid, owner_kind,
+  owner_name, deletion);
+
+-- Events with an occurrence in a window, most recent first, in a namespace or in all of them.
+-- Like objects, by span class (last occurrence minus first: under 1 min, 10 min, 1 h, 6 h, 1 d,
+-- 4 d; longer): within a class of spans under L, they last occurred in [from, to + L).
+-- store/queries/events.ts writes the same expression.
+CREATE INDEX events_by_span ON events (namespace, (CASE WHEN last_time - first_time < 60000 THEN 1
+  WHEN last_time - first_time < 600000 THEN 2 WHEN last_time - first_time < 3600000 THEN 3
+  WHEN last_time - first_time < 21600000 THEN 4 WHEN last_time - first_time < 86400000 THEN 5
+  WHEN last_time - first_time < 345600000 THEN 6 ELSE 98 END), last_time);
+CREATE INDEX events_by_span_time ON events ((CASE WHEN last_time - first_time < 60000 THEN 1
+  WHEN last_time - first_time < 600000 THEN 2 WHEN last_time - first_time < 3600000 THEN 3
+  WHEN last_time - first_time < 21600000 THEN 4 WHEN last_time - first_time < 86400000 THEN 5
+  WHEN last_time - first_time < 345600000 THEN 6 ELSE 98 END), last_time);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -1,0 +1,137 @@
+// The read queries behind the REST API, the CLI and the live stream. Every query is bounded (a
+// limit, a window, or both), walks indexes (versions_by_object_seq, objects_by_lifespan,
+// events_by_time from migration 2, and those of migration 1), and shows a caller only what their
+// Access allows: objects by group, resource and namespace, Events as `events` in group ''.
+// Paginated queries seek from an opaque cursor (the sort key of the last row looked at), so
+// skipped rows never cost a short page and a page costs the same wherever it starts.
+//
+// Give it a connection of its own, read-only (openDatabase(path, { readonly: true })): WAL lets
+// it read while the recorder writes, and each query reads one consistent snapshot (one read
+// transaction). Queries are synchronous: keep them off the recorder's connection.
+import type { Db } from './db.ts';
+import { Events } from './queries/events.ts';
+import { History, type VersionRef } from './queries/history.ts';
+import { AliveObjects } from './queries/lifespan.ts';
+import { Lookups } from './queries/lookups.ts';
+import { Search } from './queries/search.ts';
+import { Since } from './queries/since.ts';
+import { States } from './queries/state.ts';
+import { Timelines } from './queries/timeline.ts';
+import type {
+  Access,
+  ChangesQuery,
+  DiffResult,
+  EventsQuery,
+  EventSummary,
+  ObjectChanges,
+  ObjectSummary,
+  Page,
+  ResourceSearch,
+  SinceQuery,
+  SinceResult,
+  StateEntry,
+  Timeline,
+  TimelineQuery,
+  VersionBody,
+  VersionsQuery,
+  VersionSummary,
+} from './queries/types.ts';
+
+export * from './queries/types.ts';
+export { HistoryDataError } from './queries/lookups.ts';
+export { MAX_LIMIT, SCAN_BUDGET } from './queries/params.ts';
+export { SINCE_SPAN } from './queries/since.ts';
+export { MAX_BUCKETS, DEFAULT_TIMELINE_ROWS } from './queries/timeline.ts';
+export { DEFAULT_STATE_LIMIT, MAX_STATE_LIMIT } from './queries/state.ts';
+export type { VersionRef };
+
+export class HistoryQueries {
+  private readonly db: Db;
+  private readonly lookups: Lookups;
+  private readonly history: History;
+  private readonly searches: Search;
+  private readonly eventList: Events;
+  private readonly timelines: Timelines;
+  private readonly states: States;
+  private readonly log: Since;
+
+  constructor(db: Db) {
+    this.db = db;
+    const alive = new AliveObjects(db);
+    this.lookups = new Lookups(db);
+    this.history = new History(db, this.lookups);
+    this.searches = new Search(db, this.lookups, alive);
+    this.eventList = new Events(db);
+    this.timelines = new Timelines(db, alive);
+    this.states = new States(db, this.lookups, alive);
+    this.log = new Since(db, this.lookups);
+  }
+
+  /** Runs `fn` in one read transaction: every statement of a query sees the same snapshot. */
+  private read<T>(fn: () => T): T {
+    return this.db.inTransaction ? fn() : this.db.transaction(fn).deferred();
+  }
+
+  /** Objects by kind, group, namespace, name or prefix, labels; alive in a window or now. */
+  searchResources(q: ResourceSearch, access: Access): Page<ObjectSummary> {
+    return this.read(() => this.searches.search(q, access));
+  }
+
+  object(uid: string, access: Access): ObjectSummary | undefined {
+    return this.read(() => {
+      const o = this.history.readable(uid, access);
+      return o && this.lookups.summary(o);
+    });
+  }
+
+  /** An object's versions, newest first unless `order: 'asc'`; undefined if it is unknown. */
+  versions(uid: string, q: VersionsQuery, access: Access): Page<VersionSummary> | undefined {
+    return this.read(() => this.history.versions(uid, q, access));
+  }
+
+  version(uid: string, seq: number, access: Access): VersionBody | undefined {
+    return this.read(() => this.history.version(uid, seq, access));
+  }
+
+  /** The latest version at or before `time`; undefined before the object's first version. */
+  at(uid: string, time: number, access: Access): VersionBody | undefined {
+    return this.read(() => this.history.at(uid, time, access));
+  }
+
+  /** From one version (by seq, or as of a time) to another, as a patch and readable lines. */
+  diff(uid: string, from: VersionRef, to: VersionRef, access: Access): DiffResult | undefined {
+    return this.read(() => this.history.diff(uid, from, to, access));
+  }
+
+  /** Events with at least one occurrence in the window, the most recently occurring first. */
+  events(q: EventsQuery, access: Access): Page<EventSummary> {
+    return this.read(() => this.eventList.events(q, access));
+  }
+
+  timeline(q: TimelineQuery, access: Access): Timeline {
+    return this.read(() => this.timelines.timeline(q, access));
+  }
+
+  /**
+   * Every object of the namespace alive at `at`, with its body as of then, by kind and name.
+   * Throws QueryError('limit') rather than answer partly when more than `limit` were alive.
+   */
+  namespaceState(
+    namespace: string,
+    at: number,
+    q: { kinds?: string[]; limit?: number },
+    access: Access,
+  ): StateEntry[] {
+    return this.read(() => this.states.namespaceState(namespace, at, q, access));
+  }
+
+  /** Objects that changed in the window, by namespace, kind and name. */
+  changes(q: ChangesQuery, access: Access): Page<ObjectChanges> {
+    return this.read(() => this.states.changes(q, access));
+  }
+
+  /** Versions and Event occurrences after `seq`; resume from the result's `next`. */
+  since(seq: number, q: SinceQuery, access: Access): SinceResult {
+    return this.read(() => this.log.since(seq, q, access));
+  }
+}
