@@ -9,7 +9,9 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
+import { apiRouter } from './http/api.ts';
 import { createApp } from './http/app.ts';
+import { KubeAuth, type Scope } from './http/auth.ts';
 import { Readiness } from './http/health.ts';
 import { connect, ConnectError } from './kube/connect.ts';
 import { Discovery } from './kube/discovery.ts';
@@ -21,6 +23,7 @@ import { DEFAULT_MAX_AGE_MS } from './recorder/policy.ts';
 import { Recorder } from './recorder/recorder.ts';
 import { WatchSet } from './recorder/watch-set.ts';
 import { openDatabase, StoreError, type Db } from './store/db.ts';
+import { HistoryQueries } from './store/queries.ts';
 import { HistoryReader } from './store/reader.ts';
 import { Retention } from './store/retention.ts';
 import { HistoryWriter } from './store/writer.ts';
@@ -183,10 +186,33 @@ async function run(options: Options, log: Logger): Promise<void> {
     log.child({ component: 'retention' }),
   );
 
-  const server = await listen(createApp({ registry: metrics.registry, readiness }), options);
+  const queries = new HistoryQueries(readerDb);
+  let scopes: { at: number; value: Scope[] } = { at: 0, value: [] };
+  const api = apiRouter({
+    queries,
+    // What access is computed over; refreshed at most every 30 s.
+    scopes: () => {
+      if (Date.now() - scopes.at > 30_000) scopes = { at: Date.now(), value: reader.scopes() };
+      return scopes.value;
+    },
+    auth: options.auth === 'token' ? new KubeAuth(http) : null,
+  });
+  const server = await listen(
+    createApp({
+      registry: metrics.registry,
+      readiness,
+      api,
+      logError: (err) => log.error('API request failed', { error: err }),
+    }),
+    options,
+  );
   const addr = server.address();
   const address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
-  log.info('Serving HTTP', { address, endpoints: ['/healthz', '/readyz', '/metrics'] });
+  log.info('Serving HTTP', {
+    address,
+    auth: options.auth,
+    endpoints: ['/api/v1', '/healthz', '/readyz', '/metrics'],
+  });
 
   await new Promise<void>((resolveStop) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -20,6 +20,8 @@ export interface Options {
   maxDisk: number | null;
   /** How often retention runs, in ms. */
   retentionIntervalMs: number;
+  /** `token`: callers authenticate with Kubernetes bearer tokens; `none`: no checks (loopback only). */
+  auth: 'token' | 'none';
 }
 
 /** A user mistake in flags or environment, reported as one line without a stack. */
@@ -38,6 +40,9 @@ Flags (each also read from the environment variable in brackets):
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} [HINDSIGHT_LOG_LEVEL]; default info
   --max-disk SIZE       byte budget of the history volume, e.g. 10Gi or 500Mi [HINDSIGHT_MAX_DISK];
                         oldest history is removed beyond it; default no budget
+  --auth MODE           token (callers send Kubernetes bearer tokens and see what their RBAC
+                        allows) or none (no checks; only with a loopback --listen) [HINDSIGHT_AUTH];
+                        default token
   --retention-interval DURATION
                         how often retention runs, e.g. 1m or 30s [HINDSIGHT_RETENTION_INTERVAL];
                         default 1m
@@ -58,6 +63,10 @@ export function parseListen(value: string, source: string): ListenAddress {
 function parseLogLevel(value: string, source: string): LogLevel {
   if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
   throw new UsageError(`${source} must be one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function parsed(value: number | null, source: string, text: string, expected: string): number {
@@ -90,6 +99,7 @@ export function parseOptions(
         'log-level': { type: 'string' },
         'max-disk': { type: 'string' },
         'retention-interval': { type: 'string' },
+        auth: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -108,14 +118,25 @@ export function parseOptions(
   const [logLevel, logLevelSrc] = pick('log-level', 'HINDSIGHT_LOG_LEVEL');
   const [maxDisk, maxDiskSrc] = pick('max-disk', 'HINDSIGHT_MAX_DISK');
   const [interval, intervalSrc] = pick('retention-interval', 'HINDSIGHT_RETENTION_INTERVAL');
+  const [auth, authSrc] = pick('auth', 'HINDSIGHT_AUTH');
+  const listenAddress =
+    listen === undefined ? { host: '127.0.0.1', port: 8080 } : parseListen(listen, listenSrc);
+  if (auth !== undefined && auth !== 'token' && auth !== 'none') {
+    throw new UsageError(`${authSrc} must be token or none, got '${auth}'`);
+  }
+  if (auth === 'none' && !isLoopback(listenAddress.host)) {
+    throw new UsageError(
+      `${authSrc}=none serves history to anyone who can connect, so it is allowed only on a loopback address; --listen is ${listenAddress.host}:${listenAddress.port}`,
+    );
+  }
   return {
     help: false,
     options: {
       kubeconfig: nonEmpty(values.kubeconfig, '--kubeconfig'),
       context: nonEmpty(context, contextSrc),
       dataDir: nonEmpty(dataDir, dataDirSrc) ?? './data',
-      listen:
-        listen === undefined ? { host: '127.0.0.1', port: 8080 } : parseListen(listen, listenSrc),
+      listen: listenAddress,
+      auth: auth ?? 'token',
       logLevel: logLevel === undefined ? 'info' : parseLogLevel(logLevel, logLevelSrc),
       maxDisk:
         maxDisk === undefined

@@ -1,14 +1,18 @@
-// The HTTP application: health endpoints and metrics now; the REST API and UI mount here later.
-import express, { type Express } from 'express';
+// The HTTP application: health endpoints, metrics and the REST API (the UI mounts here later).
+import express, { type Express, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Readiness } from './health.ts';
+import { errorHandler } from './problem.ts';
 
 export interface AppDeps {
   registry: Registry;
   readiness: Readiness;
+  api?: Router;
+  /** Logs unexpected errors of API requests. */
+  logError?: (err: unknown) => void;
 }
 
-export function createApp({ registry, readiness }: AppDeps): Express {
+export function createApp({ registry, readiness, api, logError }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -26,5 +30,9 @@ export function createApp({ registry, readiness }: AppDeps): Express {
     registry.metrics().then((text) => res.type(registry.contentType).send(text), next);
   });
 
+  if (api) {
+    app.use('/api/v1', api);
+    app.use(errorHandler(logError ?? (() => {})));
+  }
   return app;
 }

@@ -17,6 +17,7 @@ describe('parseOptions', () => {
       logLevel: 'info',
       maxDisk: null,
       retentionIntervalMs: 60_000,
+      auth: 'token',
     });
   });
 
@@ -36,6 +37,7 @@ describe('parseOptions', () => {
       logLevel: 'warn',
       maxDisk: null,
       retentionIntervalMs: 60_000,
+      auth: 'token',
     });
   });
 
@@ -63,6 +65,17 @@ describe('parseOptions', () => {
     );
     expect(() => parseOptions([], { HINDSIGHT_RETENTION_INTERVAL: 'soon' })).toThrow(
       "HINDSIGHT_RETENTION_INTERVAL must be a duration such as 1m or 30s, got 'soon'",
+    );
+  });
+
+  it('allows --auth=none only on a loopback address', () => {
+    expect(options(['--auth', 'none', '--listen', '127.0.0.1:9000']).auth).toBe('none');
+    expect(options(['--auth=none', '--listen', '[::1]:9000']).auth).toBe('none');
+    expect(() => parseOptions(['--auth', 'none', '--listen', '0.0.0.0:8080'], {})).toThrow(
+      /--auth=none serves history to anyone .* --listen is 0\.0\.0\.0:8080/,
+    );
+    expect(() => parseOptions([], { HINDSIGHT_AUTH: 'basic' })).toThrow(
+      "HINDSIGHT_AUTH must be token or none, got 'basic'",
     );
   });
 

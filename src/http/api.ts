@@ -1,0 +1,232 @@
+// The REST API under /api/v1: validate input, authorize, call a store query, shape the answer.
+import { Router, type Request, type Response } from 'express';
+import { QueryError, type HistoryQueries } from '../store/queries.ts';
+import {
+  ALLOW_ALL,
+  requireCaller,
+  type Access,
+  type Caller,
+  type KubeAuth,
+  type Scope,
+  type Verb,
+} from './auth.ts';
+import { OPENAPI } from './openapi.ts';
+import * as p from './params.ts';
+import { badParam, notFound, ProblemError } from './problem.ts';
+
+export interface ApiDeps {
+  queries: HistoryQueries;
+  /** Resources and namespaces history exists for (what access is computed over). */
+  scopes: () => Scope[];
+  /** null: no authentication (`--auth=none`, loopback only). */
+  auth: KubeAuth | null;
+  now?: () => number;
+}
+
+const MAX_BUCKETS = 1000;
+
+export function apiRouter(deps: ApiDeps): Router {
+  const r = Router();
+  const now = deps.now ?? Date.now;
+  const auth = deps.auth;
+
+  r.get('/openapi.json', (_req, res) => {
+    res.json(OPENAPI);
+  });
+  if (auth) r.use(requireCaller(auth));
+
+  const access = async (res: Response, verb: Verb): Promise<Access> => {
+    if (!auth) return ALLOW_ALL;
+    return auth.access(res.locals.caller as Caller, verb, deps.scopes());
+  };
+  /** Wraps an async handler: its errors go to the problem handler. */
+  const handle =
+    (f: (req: Request, res: Response) => Promise<unknown>) =>
+    (req: Request, res: Response, next: (err?: unknown) => void) => {
+      f(req, res).then(
+        (body) => {
+          if (body === undefined)
+            next(
+              new ProblemError(
+                404,
+                'Not found',
+                `nothing recorded at ${req.path} that you may read`,
+              ),
+            );
+          else res.json(body);
+        },
+        (err: unknown) =>
+          next(
+            err instanceof QueryError
+              ? badParam(err.field, err.message.slice(err.field.length + 1))
+              : err,
+          ),
+      );
+    };
+  const q = (req: Request) => req.query as p.Query;
+
+  r.get(
+    '/resources',
+    handle(async (req, res) => {
+      const query = q(req);
+      const hasWindow = query.from !== undefined || query.to !== undefined;
+      return deps.queries.searchResources(
+        {
+          kind: p.kind(query),
+          group: p.str(query, 'group'),
+          namespace: p.namespace(query),
+          name: p.objectName(query, 'name'),
+          namePrefix: p.objectName(query, 'namePrefix'),
+          labelSelector: p.labelSelector(query),
+          window: hasWindow ? p.window(query, now()) : undefined,
+          includeDeleted: p.bool(query, 'includeDeleted', false),
+          limit: p.limit(query),
+          cursor: p.str(query, 'cursor'),
+        },
+        await access(res, 'list'),
+      );
+    }),
+  );
+
+  r.get(
+    '/objects/:uid',
+    handle(async (req, res) =>
+      deps.queries.object(p.uid(req.params.uid as string), await access(res, 'get')),
+    ),
+  );
+
+  r.get(
+    '/objects/:uid/versions',
+    handle(async (req, res) => {
+      const query = q(req);
+      const hasWindow = query.from !== undefined || query.to !== undefined;
+      return deps.queries.versions(
+        p.uid(req.params.uid as string),
+        {
+          limit: p.limit(query),
+          cursor: p.str(query, 'cursor'),
+          window: hasWindow ? p.window(query, now()) : undefined,
+        },
+        await access(res, 'get'),
+      );
+    }),
+  );
+
+  r.get(
+    '/objects/:uid/versions/:seq',
+    handle(async (req, res) =>
+      deps.queries.version(
+        p.uid(req.params.uid as string),
+        p.seq(req.params.seq as string, 'seq'),
+        await access(res, 'get'),
+      ),
+    ),
+  );
+
+  r.get(
+    '/objects/:uid/at',
+    handle(async (req, res) => {
+      const t = p.time(q(req), 'time', now());
+      return deps.queries.at(p.uid(req.params.uid as string), t, await access(res, 'get'));
+    }),
+  );
+
+  r.get(
+    '/objects/:uid/diff',
+    handle(async (req, res) => {
+      const query = q(req);
+      const end = (which: 'from' | 'to') => {
+        const bySeq = p.str(query, `${which}Seq`);
+        const byTime = p.str(query, which);
+        if ((bySeq === undefined) === (byTime === undefined)) {
+          throw badParam(
+            which,
+            `give exactly one of '${which}' (a time) or '${which}Seq' (a version sequence number)`,
+          );
+        }
+        return bySeq !== undefined
+          ? { seq: p.seq(bySeq, `${which}Seq`) }
+          : { time: p.parseTime(byTime!, which, now()) };
+      };
+      return deps.queries.diff(
+        p.uid(req.params.uid as string),
+        end('from'),
+        end('to'),
+        await access(res, 'get'),
+      );
+    }),
+  );
+
+  r.get(
+    '/events',
+    handle(async (req, res) => {
+      const query = q(req);
+      const uid = p.str(query, 'involvedUid');
+      return deps.queries.events(
+        {
+          namespace: p.namespace(query),
+          involvedUid: uid === undefined ? undefined : p.uid(uid, 'involvedUid'),
+          reason: p.objectName(query, 'reason'),
+          type: p.oneOf(query, 'type', ['Normal', 'Warning'] as const),
+          window: p.window(query, now()),
+          limit: p.limit(query),
+          cursor: p.str(query, 'cursor'),
+        },
+        await access(res, 'list'),
+      );
+    }),
+  );
+
+  r.get(
+    '/timeline',
+    handle(async (req, res) => {
+      const query = q(req);
+      const ns = p.namespace(query);
+      if (ns === undefined) throw badParam('namespace', 'is required');
+      return deps.queries.timeline(
+        {
+          namespace: ns,
+          kinds: p.kinds(query),
+          window: p.window(query, now()),
+          buckets: p.int(query, 'buckets', { min: 1, max: MAX_BUCKETS, fallback: 60 }),
+        },
+        await access(res, 'list'),
+      );
+    }),
+  );
+
+  r.get(
+    '/namespaces/:namespace/state',
+    handle(async (req, res) => {
+      const query = q(req);
+      const ns = p.namespace({ namespace: req.params.namespace });
+      return {
+        items: deps.queries.namespaceState(
+          ns!,
+          p.time(query, 'at', now(), now()),
+          { kinds: p.kinds(query) },
+          await access(res, 'list'),
+        ),
+      };
+    }),
+  );
+
+  r.get(
+    '/changes',
+    handle(async (req, res) => {
+      const query = q(req);
+      return deps.queries.changes(
+        {
+          namespace: p.namespace(query),
+          window: p.window(query, now()),
+          limit: p.limit(query, 50),
+          cursor: p.str(query, 'cursor'),
+        },
+        await access(res, 'list'),
+      );
+    }),
+  );
+
+  r.use(notFound);
+  return r;
+}

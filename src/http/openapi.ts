@@ -1,0 +1,355 @@
+// The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json. A test checks the real
+// responses against these schemas.
+
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const ms = { type: 'integer', description: 'milliseconds since the Unix epoch' } as const;
+const nullable = (s: object) => ({ anyOf: [s, { type: 'null' }] });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const page = (item: string) => ({
+  type: 'object',
+  required: ['items', 'next'],
+  properties: {
+    items: { type: 'array', items: ref(item) },
+    next: { ...nullable(str), description: 'cursor of the next page' },
+  },
+});
+
+const schemas = {
+  Problem: {
+    type: 'object',
+    required: ['type', 'title', 'status', 'detail'],
+    properties: {
+      type: str,
+      title: str,
+      status: int,
+      detail: str,
+      param: { ...str, description: 'the parameter that is wrong' },
+    },
+  },
+  Owner: {
+    type: 'object',
+    required: ['kind', 'name', 'uid'],
+    properties: { kind: str, name: str, uid: str },
+  },
+  ObjectSummary: {
+    type: 'object',
+    required: [
+      'uid',
+      'group',
+      'version',
+      'kind',
+      'resource',
+      'namespace',
+      'name',
+      'createdAt',
+      'deletedAt',
+      'deletion',
+      'owner',
+      'node',
+      'labels',
+      'services',
+      'versions',
+      'lastChange',
+    ],
+    properties: {
+      uid: str,
+      group: str,
+      version: str,
+      kind: str,
+      resource: str,
+      namespace: { ...str, description: "'' for cluster-scoped objects" },
+      name: str,
+      createdAt: nullable(ms),
+      deletedAt: nullable(ms),
+      deletion: { enum: ['observed', 'inferred', null] },
+      owner: nullable(ref('Owner')),
+      node: nullable(str),
+      labels: { type: 'object', additionalProperties: str },
+      services: { type: 'array', items: str },
+      versions: int,
+      lastChange: ms,
+    },
+  },
+  VersionSummary: {
+    type: 'object',
+    required: ['seq', 'rv', 'time', 'type', 'inferred', 'actor', 'paths'],
+    properties: {
+      seq: { ...int, description: 'global, monotonically increasing sequence number' },
+      rv: { ...str, description: 'resourceVersion of the object at this version' },
+      time: ms,
+      type: { enum: ['added', 'modified', 'deleted'] },
+      inferred: { type: 'boolean', description: 'a deletion inferred at a relist, not seen live' },
+      actor: {
+        ...nullable(str),
+        description: 'field managers and operations that made the change',
+      },
+      paths: { type: 'array', items: str, description: 'changed paths' },
+    },
+  },
+  VersionWithObject: {
+    type: 'object',
+    required: ['version', 'object'],
+    properties: {
+      version: ref('VersionSummary'),
+      object: { description: 'the object as recorded' },
+    },
+  },
+  Diff: {
+    type: 'object',
+    required: ['from', 'to', 'patch', 'text'],
+    properties: {
+      from: ref('VersionSummary'),
+      to: ref('VersionSummary'),
+      patch: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['op', 'path'],
+          properties: { op: { enum: ['add', 'remove', 'replace'] }, path: str },
+        },
+      },
+      text: { type: 'array', items: str },
+    },
+  },
+  EventSummary: {
+    type: 'object',
+    required: [
+      'uid',
+      'namespace',
+      'name',
+      'involved',
+      'reason',
+      'type',
+      'message',
+      'firstTime',
+      'lastTime',
+      'count',
+      'occurrences',
+    ],
+    properties: {
+      uid: str,
+      namespace: str,
+      name: str,
+      involved: { type: 'object' },
+      reason: nullable(str),
+      type: nullable(str),
+      message: nullable(str),
+      source: nullable(str),
+      firstTime: ms,
+      lastTime: ms,
+      count: int,
+      occurrences: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['seq', 'time', 'count'],
+          properties: { seq: int, time: ms, count: int },
+        },
+      },
+    },
+  },
+  Gap: {
+    type: 'object',
+    required: ['start', 'end', 'reason'],
+    properties: {
+      watch: str,
+      group: str,
+      resource: str,
+      namespace: str,
+      start: ms,
+      end: ms,
+      reason: str,
+    },
+  },
+  TimelineRow: {
+    type: 'object',
+    required: ['uid', 'kind', 'namespace', 'name', 'ownerChain', 'lifespan', 'changes', 'events'],
+    properties: {
+      uid: str,
+      kind: str,
+      namespace: str,
+      name: str,
+      ownerChain: { type: 'array', items: ref('Owner') },
+      lifespan: {
+        type: 'object',
+        required: ['start', 'end'],
+        properties: { start: nullable(ms), end: nullable(ms) },
+      },
+      changes: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['seq', 'time', 'type'],
+          properties: { seq: int, time: ms, type: str },
+        },
+      },
+      events: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['bucket', 'normal', 'warning'],
+          properties: { bucket: int, normal: int, warning: int },
+        },
+      },
+    },
+  },
+  Timeline: {
+    type: 'object',
+    required: ['window', 'bucketMs', 'rows', 'gaps'],
+    properties: {
+      window: { type: 'object', required: ['from', 'to'], properties: { from: ms, to: ms } },
+      bucketMs: int,
+      rows: { type: 'array', items: ref('TimelineRow') },
+      gaps: { type: 'array', items: ref('Gap') },
+    },
+  },
+  NamespaceState: {
+    type: 'object',
+    required: ['items'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['object', 'version', 'body'],
+          properties: { object: ref('ObjectSummary'), version: ref('VersionSummary'), body: {} },
+        },
+      },
+    },
+  },
+  Change: {
+    type: 'object',
+    required: ['object', 'versions', 'patch'],
+    properties: {
+      object: ref('ObjectSummary'),
+      versions: { type: 'array', items: ref('VersionSummary') },
+      patch: { type: 'array' },
+    },
+  },
+  ObjectPage: page('ObjectSummary'),
+  VersionPage: page('VersionSummary'),
+  EventPage: page('EventSummary'),
+  ChangePage: page('Change'),
+};
+
+const param = (name: string, description: string, required = false, where = 'query') => ({
+  name,
+  in: where,
+  required,
+  description,
+  schema: str,
+});
+const TIME = 'RFC 3339, milliseconds since the epoch, now, or relative such as -1h';
+const windowParams = [
+  param('from', `start of the window (${TIME}); default: an hour before to`),
+  param('to', `end of the window (${TIME}); default: now`),
+];
+const pageParams = [
+  param('limit', 'page size, 1 to 500'),
+  param('cursor', 'the next cursor of the previous page'),
+];
+const uidParam = param('uid', 'uid of the object', true, 'path');
+
+function op(summary: string, schema: string, parameters: object[]) {
+  return {
+    get: {
+      summary,
+      parameters,
+      responses: {
+        200: { description: 'OK', content: { 'application/json': { schema: ref(schema) } } },
+        400: {
+          description: 'a parameter is invalid',
+          content: { 'application/problem+json': { schema: ref('Problem') } },
+        },
+        401: {
+          description: 'no or an invalid bearer token',
+          content: { 'application/problem+json': { schema: ref('Problem') } },
+        },
+        404: {
+          description: 'not recorded, or not readable by the caller',
+          content: { 'application/problem+json': { schema: ref('Problem') } },
+        },
+      },
+    },
+  };
+}
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Hindsight history API',
+    version: 'v1',
+    description:
+      'Recorded history of a Kubernetes cluster. Callers authenticate with a Kubernetes bearer token and see only what their RBAC lets them get or list now.',
+  },
+  paths: {
+    '/api/v1/resources': op('Search recorded objects', 'ObjectPage', [
+      param('kind', 'kind, such as Pod'),
+      param('group', 'API group'),
+      param('namespace', 'namespace'),
+      param('name', 'exact name'),
+      param('namePrefix', 'name prefix'),
+      param('labelSelector', 'Kubernetes label selector'),
+      param('includeDeleted', 'include deleted objects (true or false)'),
+      ...windowParams,
+      ...pageParams,
+    ]),
+    '/api/v1/objects/{uid}': op('One object', 'ObjectSummary', [uidParam]),
+    '/api/v1/objects/{uid}/versions': op("One object's history", 'VersionPage', [
+      uidParam,
+      ...windowParams,
+      ...pageParams,
+    ]),
+    '/api/v1/objects/{uid}/versions/{seq}': op('A version and its body', 'VersionWithObject', [
+      uidParam,
+      param('seq', 'version sequence number', true, 'path'),
+    ]),
+    '/api/v1/objects/{uid}/at': op('The object as of an instant', 'VersionWithObject', [
+      uidParam,
+      param('time', TIME, true),
+    ]),
+    '/api/v1/objects/{uid}/diff': op('What changed between two versions or instants', 'Diff', [
+      uidParam,
+      param('from', `start instant (${TIME})`),
+      param('fromSeq', 'start version'),
+      param('to', `end instant (${TIME})`),
+      param('toSeq', 'end version'),
+    ]),
+    '/api/v1/events': op('Kubernetes Events with their occurrences in a window', 'EventPage', [
+      param('namespace', 'namespace'),
+      param('involvedUid', 'uid of the object the Events are about'),
+      param('reason', 'reason, such as BackOff'),
+      param('type', 'Normal or Warning'),
+      ...windowParams,
+      ...pageParams,
+    ]),
+    '/api/v1/timeline': op('Timeline rows of a namespace', 'Timeline', [
+      param('namespace', 'namespace', true),
+      param('kinds', 'kinds, separated by commas'),
+      param('buckets', 'number of Event buckets, 1 to 1000'),
+      ...windowParams,
+    ]),
+    '/api/v1/namespaces/{namespace}/state': op(
+      'Every object of a namespace as of an instant',
+      'NamespaceState',
+      [
+        param('namespace', 'namespace', true, 'path'),
+        param('at', `the instant (${TIME}); default now`),
+        param('kinds', 'kinds, separated by commas'),
+      ],
+    ),
+    '/api/v1/changes': op('Everything that changed between two instants', 'ChangePage', [
+      param('namespace', 'namespace'),
+      ...windowParams,
+      ...pageParams,
+    ]),
+  },
+  components: {
+    schemas,
+    securitySchemes: {
+      kubernetes: { type: 'http', scheme: 'bearer', description: 'a Kubernetes bearer token' },
+    },
+  },
+  security: [{ kubernetes: [] }],
+};

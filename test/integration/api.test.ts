@@ -1,0 +1,431 @@
+// The REST API against an operator recording the local control plane: each endpoint returns what
+// the recorded world implies, callers see only what their RBAC allows, bad parameters are 400s
+// naming the parameter, and every answer matches the OpenAPI document.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPENAPI } from '../../src/http/openapi.ts';
+import type { ControlPlane } from '../cluster/control-plane.ts';
+import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
+import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
+
+const kc = kubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+const apps = kc.makeApiClient(AppsV1Api);
+
+const ajv = new Ajv2020({ strict: false });
+ajv.addSchema({ $id: 'openapi', components: OPENAPI.components });
+const validators = new Map<string, ReturnType<typeof ajv.compile>>();
+function conforms(schema: string, body: unknown): void {
+  let v = validators.get(schema);
+  if (!v) {
+    v = ajv.compile({ $ref: `openapi#/components/schemas/${schema}` });
+    validators.set(schema, v);
+  }
+  if (!v(body)) throw new Error(`response does not match ${schema}: ${ajv.errorsText(v.errors)}`);
+}
+
+interface Obj {
+  uid: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  deletedAt: number | null;
+  owner: { kind: string; name: string } | null;
+}
+interface Version {
+  seq: number;
+  time: number;
+  type: string;
+  paths: string[];
+}
+
+describe('REST API', () => {
+  let cp: ControlPlane;
+  let op: OperatorProcess;
+  let dataDir: string;
+  let adminToken: string;
+  let tokenA: string;
+  const [nsA, nsB] = [uniqueName('api-a'), uniqueName('api-b')];
+  const policy = uniqueName('api');
+  const marks: Record<string, number> = {};
+
+  const get = async (path: string, token: string | null = adminToken) => {
+    const res = await fetch(`${op.url}${path}`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    return { status: res.status, type: res.headers.get('content-type') ?? '', body };
+  };
+  const ok = async <T = Record<string, unknown>>(
+    path: string,
+    schema: string,
+    token?: string,
+  ): Promise<T> => {
+    const r = await get(path, token);
+    if (r.status !== 200)
+      throw new Error(`${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    conforms(schema, r.body);
+    return r.body as T;
+  };
+  const find = async (ns: string, kind: string, name: string, token?: string) => {
+    const page = await ok<{ items: Obj[] }>(
+      `/api/v1/resources?namespace=${ns}&kind=${kind}&name=${name}&includeDeleted=true`,
+      'ObjectPage',
+      token,
+    );
+    return page.items[0];
+  };
+
+  beforeAll(async () => {
+    cp = await controlPlane();
+    const kubeconfig = await operatorKubeconfig(cp);
+    await cp.kubectl([
+      'apply',
+      '-f',
+      join(import.meta.dirname, 'fixtures/configmaps-clusterrole.yaml'),
+    ]);
+    for (const ns of [nsA, nsB]) await core.createNamespace({ body: { metadata: { name: ns } } });
+    // Two callers: one who may read everything, one who may read only namespace A.
+    await apply(
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'api-admin', namespace: nsA } },
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'api-reader', namespace: nsA },
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: `${nsA}-admin` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        subjects: [{ kind: 'ServiceAccount', name: 'api-admin', namespace: nsA }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'api-reader', namespace: nsA },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        subjects: [{ kind: 'ServiceAccount', name: 'api-reader', namespace: nsA }],
+      },
+    );
+    adminToken = (await cp.kubectl(['create', 'token', 'api-admin', '-n', nsA])).trim();
+    tokenA = (await cp.kubectl(['create', 'token', 'api-reader', '-n', nsA])).trim();
+    await apply({
+      apiVersion: 'hindsight.dev/v1alpha1',
+      kind: 'HistoryPolicy',
+      metadata: { name: policy },
+      spec: {
+        resources: [
+          { group: '', kinds: ['ConfigMap', 'Pod'] },
+          { group: 'apps', kinds: ['Deployment', 'ReplicaSet'] },
+        ],
+        events: true,
+        namespaces: { include: [nsA, nsB] },
+      },
+    });
+    dataDir = await mkdtemp(join(tmpdir(), 'hindsight-api-'));
+    op = await OperatorProcess.start({ kubeconfig, dataDir });
+    await waitFor(
+      'the policy to be Ready',
+      60_000,
+      async () =>
+        (await cp.kubectl([
+          'get',
+          'hp',
+          policy,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ])) === 'True',
+    );
+
+    // The recorded world: a ConfigMap changed twice and one deleted in each namespace, and a
+    // Deployment rolled out in A.
+    for (const ns of [nsA, nsB]) {
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'settings' }, data: { level: 'info' } },
+      });
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'doomed' }, data: { x: '1' } },
+      });
+    }
+    await new Promise((r) => setTimeout(r, 1100));
+    marks.beforeChange = Date.now();
+    await new Promise((r) => setTimeout(r, 1100));
+    for (const ns of [nsA, nsB]) {
+      await core.patchNamespacedConfigMap({
+        namespace: ns,
+        name: 'settings',
+        body: [{ op: 'replace', path: '/data/level', value: 'debug' }],
+      });
+      await core.deleteNamespacedConfigMap({ namespace: ns, name: 'doomed' });
+    }
+    await apps.createNamespacedDeployment({
+      namespace: nsA,
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'app', image: 'web:1' }] },
+          },
+        },
+      },
+    });
+    await waitFor(
+      'the first rollout',
+      60_000,
+      async () =>
+        (await apps.readNamespacedDeployment({ name: 'web', namespace: nsA })).status
+          ?.availableReplicas === 2,
+    );
+    await new Promise((r) => setTimeout(r, 1100));
+    marks.beforeRollout = Date.now();
+    await apps.patchNamespacedDeployment({
+      name: 'web',
+      namespace: nsA,
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'web:2' }],
+    });
+    await waitFor('the second rollout', 60_000, async () => {
+      const d = await apps.readNamespacedDeployment({ name: 'web', namespace: nsA });
+      return (
+        d.status?.updatedReplicas === 2 &&
+        d.status.availableReplicas === 2 &&
+        d.status.replicas === 2
+      );
+    });
+    await waitFor('the rollout to be recorded', 30_000, async () => {
+      const rs = await ok<{ items: Obj[] }>(
+        `/api/v1/resources?namespace=${nsA}&kind=ReplicaSet`,
+        'ObjectPage',
+      );
+      return rs.items.length === 2;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    marks.end = Date.now();
+  });
+
+  afterAll(async () => {
+    await op?.stop();
+    await cp?.kubectl(['delete', 'hp', policy, '--ignore-not-found']);
+    await cp?.kubectl(['delete', 'clusterrolebinding', `${nsA}-admin`, '--ignore-not-found']);
+    for (const ns of [nsA, nsB]) await core.deleteNamespace({ name: ns }).catch(() => {});
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('searches objects, deleted ones only when asked', async () => {
+    const live = await ok<{ items: Obj[] }>(
+      `/api/v1/resources?namespace=${nsA}&kind=ConfigMap`,
+      'ObjectPage',
+    );
+    expect(live.items.map((o) => o.name)).not.toContain('doomed');
+    const all = await ok<{ items: Obj[] }>(
+      `/api/v1/resources?namespace=${nsA}&kind=ConfigMap&includeDeleted=true`,
+      'ObjectPage',
+    );
+    const doomed = all.items.find((o) => o.name === 'doomed');
+    expect(doomed?.deletedAt).toBeGreaterThan(marks.beforeChange!);
+    const prefixed = await ok<{ items: Obj[] }>(
+      `/api/v1/resources?namespace=${nsA}&namePrefix=web-`,
+      'ObjectPage',
+    );
+    expect(new Set(prefixed.items.map((o) => o.kind))).toEqual(new Set(['ReplicaSet', 'Pod']));
+    const labelled = await ok<{ items: Obj[] }>(
+      `/api/v1/resources?namespace=${nsA}&kind=Pod&labelSelector=${encodeURIComponent('app in (web)')}`,
+      'ObjectPage',
+    );
+    expect(labelled.items.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("returns an object's history, a version's body, the object as of an instant and diffs", async () => {
+    const settings = (await find(nsA, 'ConfigMap', 'settings'))!;
+    // Newest first, as a history is read.
+    const history = await ok<{ items: Version[] }>(
+      `/api/v1/objects/${settings.uid}/versions`,
+      'VersionPage',
+    );
+    expect(history.items.map((v) => v.type)).toEqual(['modified', 'added']);
+    expect(history.items[0]!.paths).toEqual(['data.level']);
+    const [second, first] = history.items as [Version, Version];
+    const v1 = await ok<{ object: { data: unknown } }>(
+      `/api/v1/objects/${settings.uid}/versions/${first.seq}`,
+      'VersionWithObject',
+    );
+    expect(v1.object.data).toEqual({ level: 'info' });
+    const before = await ok<{ object: { data: unknown } }>(
+      `/api/v1/objects/${settings.uid}/at?time=${new Date(marks.beforeChange!).toISOString()}`,
+      'VersionWithObject',
+    );
+    expect(before.object.data).toEqual({ level: 'info' });
+    const now = await ok<{ object: { data: unknown } }>(
+      `/api/v1/objects/${settings.uid}/at?time=now`,
+      'VersionWithObject',
+    );
+    expect(now.object.data).toEqual({ level: 'debug' });
+    const bySeq = await ok<{ patch: unknown[]; text: string[] }>(
+      `/api/v1/objects/${settings.uid}/diff?fromSeq=${first.seq}&toSeq=${second.seq}`,
+      'Diff',
+    );
+    expect(bySeq.patch).toEqual([{ op: 'replace', path: '/data/level', value: 'debug' }]);
+    expect(bySeq.text.join('\n')).toMatch(/data\.level.*info.*debug/);
+    const byTime = await ok<{ patch: unknown[] }>(
+      `/api/v1/objects/${settings.uid}/diff?from=${marks.beforeChange}&to=now`,
+      'Diff',
+    );
+    expect(byTime.patch).toEqual(bySeq.patch);
+    // A deleted object keeps its history.
+    const doomed = (await find(nsA, 'ConfigMap', 'doomed'))!;
+    const gone = await ok<{ items: Version[] }>(
+      `/api/v1/objects/${doomed.uid}/versions`,
+      'VersionPage',
+    );
+    expect(gone.items.map((v) => v.type)).toEqual(['deleted', 'added']);
+  });
+
+  it('shows the rollout: owner chains on the timeline and the namespace before and after', async () => {
+    const timeline = await ok<{
+      rows: { kind: string; name: string; ownerChain: { kind: string }[]; changes: unknown[] }[];
+    }>(`/api/v1/timeline?namespace=${nsA}&from=-10m&to=now&buckets=30`, 'Timeline');
+    const kinds = timeline.rows.map((r) => r.kind);
+    expect(kinds.indexOf('Deployment')).toBeLessThan(kinds.indexOf('ReplicaSet'));
+    const pod = timeline.rows.find((r) => r.kind === 'Pod')!;
+    expect(pod.ownerChain.map((o) => o.kind)).toEqual(['ReplicaSet', 'Deployment']);
+    const before = await ok<{
+      items: {
+        object: Obj;
+        body: { spec?: { template?: { spec?: { containers?: { image: string }[] } } } };
+      }[];
+    }>(
+      `/api/v1/namespaces/${nsA}/state?at=${marks.beforeRollout}&kinds=ReplicaSet`,
+      'NamespaceState',
+    );
+    expect(before.items.map((i) => i.body.spec?.template?.spec?.containers?.[0]?.image)).toEqual([
+      'web:1',
+    ]);
+    const after = await ok<{ items: unknown[] }>(
+      `/api/v1/namespaces/${nsA}/state?at=now&kinds=ReplicaSet`,
+      'NamespaceState',
+    );
+    expect(after.items).toHaveLength(2);
+    const changes = await ok<{ items: { object: Obj }[] }>(
+      `/api/v1/changes?namespace=${nsA}&from=${marks.beforeRollout}&to=now`,
+      'ChangePage',
+    );
+    const changed = new Set(changes.items.map((c) => c.object.kind));
+    expect(changed.has('Deployment') && changed.has('ReplicaSet') && changed.has('Pod')).toBe(true);
+    expect(changes.items.some((c) => c.object.kind === 'ConfigMap')).toBe(false);
+  });
+
+  it('lists Events with their occurrences', async () => {
+    const events = await ok<{ items: { reason: string; involved: { kind: string } }[] }>(
+      `/api/v1/events?namespace=${nsA}&from=-10m`,
+      'EventPage',
+    );
+    const reasons = new Set(events.items.map((e) => e.reason));
+    expect(reasons.has('ScalingReplicaSet')).toBe(true);
+    expect(reasons.has('Scheduled')).toBe(true);
+  });
+
+  it('shows a caller allowed only namespace A nothing of namespace B, from every endpoint', async () => {
+    const b = (await find(nsB, 'ConfigMap', 'settings'))!;
+    expect(b).toBeDefined();
+    const search = await ok<{ items: Obj[] }>(
+      `/api/v1/resources?kind=ConfigMap&includeDeleted=true`,
+      'ObjectPage',
+      tokenA,
+    );
+    expect(search.items.length).toBeGreaterThan(0);
+    expect(search.items.every((o) => o.namespace === nsA)).toBe(true);
+    expect((await get(`/api/v1/objects/${b.uid}`, tokenA)).status).toBe(404);
+    expect((await get(`/api/v1/objects/${b.uid}/versions`, tokenA)).status).toBe(404);
+    expect((await get(`/api/v1/objects/${b.uid}/at?time=now`, tokenA)).status).toBe(404);
+    const timeline = await ok<{ rows: unknown[] }>(
+      `/api/v1/timeline?namespace=${nsB}&from=-10m`,
+      'Timeline',
+      tokenA,
+    );
+    expect(timeline.rows).toEqual([]);
+    const events = await ok<{ items: { namespace: string }[] }>(
+      `/api/v1/events?from=-10m`,
+      'EventPage',
+      tokenA,
+    );
+    expect(events.items.every((e) => e.namespace === nsA)).toBe(true);
+    const changes = await ok<{ items: { object: Obj }[] }>(
+      `/api/v1/changes?from=-10m`,
+      'ChangePage',
+      tokenA,
+    );
+    expect(changes.items.every((c) => c.object.namespace === nsA)).toBe(true);
+    const state = await ok<{ items: unknown[] }>(
+      `/api/v1/namespaces/${nsB}/state`,
+      'NamespaceState',
+      tokenA,
+    );
+    expect(state.items).toEqual([]);
+  });
+
+  it('answers 401 without a valid token', async () => {
+    for (const path of [
+      '/api/v1/resources',
+      '/api/v1/events',
+      `/api/v1/timeline?namespace=${nsA}`,
+    ]) {
+      for (const token of [null, 'not-a-token']) {
+        const r = await get(path, token);
+        expect(r.status).toBe(401);
+        expect(r.type).toContain('application/problem+json');
+        conforms('Problem', r.body);
+      }
+    }
+    expect((await get('/api/v1/openapi.json', null)).status).toBe(200);
+  });
+
+  it.each([
+    ['/api/v1/resources?limit=0', 'limit'],
+    ['/api/v1/resources?limit=abc', 'limit'],
+    ['/api/v1/resources?kind=pod', 'kind'],
+    ['/api/v1/resources?namespace=Bad_NS', 'namespace'],
+    ['/api/v1/resources?labelSelector=a%20in%20(', 'labelSelector'],
+    ['/api/v1/resources?includeDeleted=maybe', 'includeDeleted'],
+    ['/api/v1/resources?cursor=%%%', 'cursor'],
+    ['/api/v1/resources?from=yesterday', 'from'],
+    ['/api/v1/resources?from=now&to=-1h', 'from'],
+    ['/api/v1/resources?from=-90d', 'from'],
+    ['/api/v1/resources?limit=1&limit=2', 'limit'],
+    ['/api/v1/objects/not%20a%20uid', 'uid'],
+    ['/api/v1/objects/0000-1111/versions?limit=100000', 'limit'],
+    ['/api/v1/objects/0000-1111/versions/xyz', 'seq'],
+    ['/api/v1/objects/0000-1111/at', 'time'],
+    ['/api/v1/objects/0000-1111/at?time=1h', 'time'],
+    ['/api/v1/objects/0000-1111/diff?to=now', 'from'],
+    ['/api/v1/objects/0000-1111/diff?from=-1h&fromSeq=3&to=now', 'from'],
+    ['/api/v1/events?type=Error', 'type'],
+    ['/api/v1/events?involvedUid=%3B', 'involvedUid'],
+    ['/api/v1/timeline', 'namespace'],
+    ['/api/v1/timeline?namespace=a&buckets=0', 'buckets'],
+    ['/api/v1/timeline?namespace=a&kinds=pods', 'kinds'],
+    ['/api/v1/namespaces/a/state?at=tomorrow', 'at'],
+    ['/api/v1/changes?to=bad', 'to'],
+  ])('answers 400 naming the parameter for %s', async (path, param) => {
+    const r = await get(path);
+    expect(r.status).toBe(400);
+    expect(r.type).toContain('application/problem+json');
+    conforms('Problem', r.body);
+    expect(r.body.param).toBe(param);
+    expect(r.body.detail).toMatch(new RegExp(`^${param}: `));
+  });
+
+  it('answers unknown paths with a 404 problem', async () => {
+    const r = await get('/api/v1/nope');
+    expect(r.status).toBe(404);
+    expect(r.type).toContain('application/problem+json');
+  });
+});
