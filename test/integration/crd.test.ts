@@ -384,7 +384,10 @@ describe('the RBAC manifests', () => {
       'get secrets': false,
       'list secrets': false,
       'watch secrets': false,
-      'create tokenreviews.authentication.k8s.io': false,
+      // The history API checks callers' tokens and permissions.
+      'create tokenreviews.authentication.k8s.io': true,
+      'create subjectaccessreviews.authorization.k8s.io': true,
+      'update tokenreviews.authentication.k8s.io': false,
     };
     const answers: Record<string, boolean> = {};
     for (const r of Object.keys(expected)) answers[r] = await allowed(request(r));
