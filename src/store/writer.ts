@@ -187,18 +187,6 @@ export class HistoryWriter {
            excluded = policy_stats.excluded + excluded.excluded, rule_errors = rule_errors + excluded.rule_errors,
            last_recorded = max(coalesce(last_recorded, 0), coalesce(excluded.last_recorded, 0))`,
       ),
-      getPolicyCounts: db.prepare<
-        [string],
-        {
-          changes: number;
-          events: number;
-          excluded: number;
-          rule_errors: number;
-          last_recorded: number | null;
-        }
-      >(
-        'SELECT changes, events, excluded, rule_errors, last_recorded FROM policy_stats WHERE policy = ?',
-      ),
       maxSeq: db.prepare<[], { seq: number | null }>(
         "SELECT max(coalesce((SELECT max(seq) FROM versions), 0), coalesce((SELECT max(seq) FROM event_occurrences), 0), coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq'), 0)) AS seq",
       ),
@@ -285,18 +273,5 @@ export class HistoryWriter {
 
   addPolicyCounts(policy: string, c: PolicyCounts): void {
     this.s.addPolicyCounts.run({ policy, ...c });
-  }
-
-  policyCounts(policy: string): PolicyCounts {
-    const r = this.s.getPolicyCounts.get(policy);
-    return r
-      ? {
-          changes: r.changes,
-          events: r.events,
-          excluded: r.excluded,
-          ruleErrors: r.rule_errors,
-          lastRecorded: r.last_recorded,
-        }
-      : { changes: 0, events: 0, excluded: 0, ruleErrors: 0, lastRecorded: null };
   }
 }

@@ -229,7 +229,7 @@ describe('Recorder', () => {
     ]);
     expect(reader.checkpoints()).toEqual([{ watch: '/configmaps', rv: '41', time: clock }]);
     // 3 added, 1 observed and 1 inferred deletion, 1 modification.
-    expect(writer.policyCounts('all').changes).toBe(6);
+    expect(reader.policyCounts('all').changes).toBe(6);
   });
 
   it('advances the checkpoint with watch events and bookmarks but not with relist items', async () => {
@@ -278,9 +278,9 @@ describe('Recorder', () => {
         .map((o) => o.name)
         .sort(),
     ).toEqual(['kept', 'tmp']);
-    expect(writer.policyCounts('strict')).toMatchObject({ changes: 1, excluded: 1 });
-    expect(writer.policyCounts('only-shop')).toMatchObject({ changes: 0, excluded: 2 });
-    expect(writer.policyCounts('broken')).toMatchObject({ changes: 2, ruleErrors: 1, excluded: 0 });
+    expect(reader.policyCounts('strict')).toMatchObject({ changes: 1, excluded: 1 });
+    expect(reader.policyCounts('only-shop')).toMatchObject({ changes: 0, excluded: 2 });
+    expect(reader.policyCounts('broken')).toMatchObject({ changes: 2, ruleErrors: 1, excluded: 0 });
   });
 
   it('stores the owner, the node and the Services that select a Pod for later queries', async () => {
@@ -381,7 +381,7 @@ describe('Recorder', () => {
     const [e] = reader.events();
     expect(e).toMatchObject({ reason: 'BackOff', count: 4, involved_name: 'p' });
     expect(e!.occurrences.map((o) => o.count)).toEqual([1, 2, 1]);
-    expect(writer.policyCounts('all').events).toBe(3);
+    expect(reader.policyCounts('all').events).toBe(3);
   });
 
   it('pauses when the database cannot be written and resumes without loss when it can', async () => {
