@@ -3,45 +3,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
-import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
+import { controlPlane, kubeConfig, waitFor } from './cluster.ts';
 import { checkHistory, Driver, missing } from './ground-truth.ts';
-import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
+import { configMapRecording, OperatorProcess } from './operator-process.ts';
 
 const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
-const cleanup: (() => Promise<unknown>)[] = [];
+const cleanup: (() => unknown)[] = [];
 
 afterAll(async () => {
-  for (const f of cleanup.reverse()) await f().catch(() => {});
+  for (const f of cleanup.reverse()) await Promise.resolve(f()).catch(() => {});
 });
 
 it('survives SIGKILL during heavy recording and resumes without duplicates', async () => {
   const cp = await controlPlane();
-  const kubeconfig = await operatorKubeconfig(cp);
-  await cp.kubectl([
-    'apply',
-    '-f',
-    join(import.meta.dirname, 'fixtures/configmaps-clusterrole.yaml'),
-  ]);
-  const ns = uniqueName('crash');
-  await core.createNamespace({ body: { metadata: { name: ns } } });
-  cleanup.push(() => core.deleteNamespace({ name: ns }));
-  const policy = uniqueName('crash');
-  await apply({
-    apiVersion: 'hindsight.dev/v1alpha1',
-    kind: 'HistoryPolicy',
-    metadata: { name: policy },
-    spec: {
-      resources: [{ group: '', kinds: ['ConfigMap'] }],
-      events: false,
-      namespaces: { include: [ns] },
-    },
-  });
-  cleanup.push(() => cp.kubectl(['delete', 'hp', policy, '--ignore-not-found']));
+  const { namespace: ns, kubeconfig } = await configMapRecording(cp, 'crash', cleanup);
   const dataDir = await mkdtemp(join(tmpdir(), 'hindsight-crash-'));
   cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
   let op = await OperatorProcess.start({ kubeconfig, dataDir });

@@ -5,16 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
-import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
+import { controlPlane, kubeConfig, waitFor } from './cluster.ts';
 import { checkHistory, Driver, missing } from './ground-truth.ts';
-import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
+import { configMapRecording, OperatorProcess } from './operator-process.ts';
 
 const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
 const cleanup: (() => unknown)[] = [];
 
 function mountTmpfs(dir: string, size: string): boolean {
@@ -53,27 +51,7 @@ it.skipIf(!mounted)(
   'goes not-ready on a full disk, stays alive, and resumes without loss when space returns',
   async () => {
     const cp = await controlPlane();
-    const kubeconfig = await operatorKubeconfig(cp);
-    await cp.kubectl([
-      'apply',
-      '-f',
-      join(import.meta.dirname, 'fixtures/configmaps-clusterrole.yaml'),
-    ]);
-    const ns = uniqueName('full');
-    await core.createNamespace({ body: { metadata: { name: ns } } });
-    cleanup.push(() => core.deleteNamespace({ name: ns }));
-    const policy = uniqueName('full');
-    await apply({
-      apiVersion: 'hindsight.dev/v1alpha1',
-      kind: 'HistoryPolicy',
-      metadata: { name: policy },
-      spec: {
-        resources: [{ group: '', kinds: ['ConfigMap'] }],
-        events: false,
-        namespaces: { include: [ns] },
-      },
-    });
-    cleanup.push(() => cp.kubectl(['delete', 'hp', policy, '--ignore-not-found']));
+    const { namespace: ns, kubeconfig } = await configMapRecording(cp, 'full', cleanup);
     const dataDir = join(volume, 'data');
     const op = await OperatorProcess.start({ kubeconfig, dataDir });
     cleanup.push(() => op.stop());

@@ -186,3 +186,41 @@ export class OperatorProcess {
     await this.exited;
   }
 }
+
+/**
+ * A fresh namespace, a HistoryPolicy recording its ConfigMaps, and the operator's kubeconfig
+ * (with ConfigMaps granted). Undo steps are pushed onto `cleanup`.
+ */
+export async function configMapRecording(
+  cp: ControlPlane,
+  prefix: string,
+  cleanup: (() => unknown)[],
+): Promise<{ namespace: string; kubeconfig: string }> {
+  const kubeconfig = await operatorKubeconfig(cp);
+  await cp.kubectl([
+    'apply',
+    '-f',
+    join(import.meta.dirname, 'fixtures/configmaps-clusterrole.yaml'),
+  ]);
+  const namespace = `${prefix}-${Date.now().toString(36)}`;
+  await cp.kubectl(['create', 'namespace', namespace]);
+  cleanup.push(() => cp.kubectl(['delete', 'namespace', namespace, '--wait=false']));
+  const dir = await mkdtemp(join(tmpdir(), 'hindsight-policy-'));
+  const file = join(dir, 'policy.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      apiVersion: 'hindsight.dev/v1alpha1',
+      kind: 'HistoryPolicy',
+      metadata: { name: namespace },
+      spec: {
+        resources: [{ group: '', kinds: ['ConfigMap'] }],
+        events: false,
+        namespaces: { include: [namespace] },
+      },
+    }),
+  );
+  await cp.kubectl(['apply', '-f', file]);
+  cleanup.push(() => cp.kubectl(['delete', 'hp', namespace, '--ignore-not-found']));
+  return { namespace, kubeconfig };
+}
