@@ -32,6 +32,12 @@ import {
 } from './policy.ts';
 import { redactSecret } from './redact.ts';
 
+/**
+ * The last state kept for a deleted object: none. Its history rebuilds from its versions; keeping
+ * the state would cost a full body per deleted object (most of the storage of Pod churn).
+ */
+const NO_BODY = Buffer.alloc(0);
+
 /** A full snapshot every N versions bounds how many patches rebuild any version. */
 export const SNAPSHOT_EVERY = 16;
 
@@ -292,11 +298,12 @@ export class Recorder {
       this.counted(policies, kind, 'added', time);
       return;
     }
-    const prev = decodeJson(head.last_body);
-    const ops = diff(prev, body);
-    if (ops.length === 0 && head.deleted_at === null) return;
+    // An object recorded as deleted keeps no last state: seen alive again, it gets a snapshot.
+    const revived = head.deleted_at !== null;
+    const ops = revived ? [] : diff(decodeJson(head.last_body), body);
+    if (ops.length === 0 && !revived) return;
     const seq = ++this.seq;
-    const chain = head.chain + 1 >= SNAPSHOT_EVERY ? 0 : head.chain + 1;
+    const chain = revived || head.chain + 1 >= SNAPSHOT_EVERY ? 0 : head.chain + 1;
     const encoded = encodeJson(body);
     const inserted = this.w.insertVersion({
       seq,
@@ -306,7 +313,7 @@ export class Recorder {
       type: 'modified',
       inferred: false,
       actor: formatActors(actorsOfChange(parseManagers(head), managersOf(raw))) || null,
-      paths: JSON.stringify(changedPaths(ops)),
+      paths: revived ? null : JSON.stringify(changedPaths(ops)),
       bodyKind: chain === 0 ? BODY_SNAPSHOT : BODY_PATCH,
       body: chain === 0 ? encoded : encodeJson(ops),
       keepUntil,
@@ -333,12 +340,10 @@ export class Recorder {
     const kind = head.kind;
     const policies = this.selecting(group, kind, head.namespace);
     let ops: PatchOp[] = [];
-    let last = head.last_body;
     if (raw) {
       const obj = kind === 'Secret' ? redactSecret(raw) : raw;
       const body = stripIgnored(obj, this.matcherFor(kind, policies), kind);
       ops = diff(decodeJson(head.last_body), body);
-      last = encodeJson(body);
     }
     const seq = ++this.seq;
     const rv = raw?.metadata?.resourceVersion ?? inferredRv ?? '';
@@ -365,7 +370,7 @@ export class Recorder {
       rv,
       seq,
       time,
-      body: last,
+      body: NO_BODY,
       chain: head.chain + 1,
     });
     this.counted(policies, kind, 'deleted', time);

@@ -198,6 +198,12 @@ describe('Recorder', () => {
     await recorder.write(CM, [item('DELETED', configMap('x', 30, { n: 'x' }))]);
     expect(reader.objects({ name: 'x' })[0]).toMatchObject({ deletion: 'observed' });
     expect(history('x').map((v) => v.type)).toEqual(['added', 'deleted']);
+    // A deleted object keeps no last state; its final version still rebuilds from the history.
+    const head = db
+      .prepare("SELECT length(last_body) AS n FROM objects WHERE name = 'x'")
+      .get() as { n: number };
+    expect(head.n).toBe(0);
+    expect((history('x')[1]!.body as { data: unknown }).data).toEqual({ n: 'x' });
 
     // The relist returns only y, with a change: z was deleted while nobody watched.
     await recorder.write(CM, [
@@ -510,5 +516,21 @@ describe('Recorder', () => {
       [1, '2026-11-01T10:01:00.000Z'],
       [3, '2026-11-01T10:02:00.000Z'],
     ]);
+  });
+
+  it('records an object seen alive after its inferred deletion as a new snapshot', async () => {
+    await recorder.write(CM, [item('ADDED', configMap('back', 500, { v: '1' }))]);
+    await recorder.write(CM, [
+      { type: 'RELIST_DONE', rv: '501', seen: new Set(), time: ++clock, gap: null },
+    ]);
+    await recorder.write(CM, [item('MODIFIED', configMap('back', 502, { v: '2' }))]);
+    const h = history('back');
+    expect(h.map((v) => [v.type, v.body_kind])).toEqual([
+      ['added', 0],
+      ['deleted', 1],
+      ['modified', 0],
+    ]);
+    expect((h[2]!.body as { data: unknown }).data).toEqual({ v: '2' });
+    expect(reader.objects({ name: 'back' })[0]).toMatchObject({ deleted_at: null, deletion: null });
   });
 });

@@ -109,7 +109,8 @@ export class Lookups {
    */
   bodyAt(objectId: number, seq: number): unknown {
     const head = this.s.head.get(objectId);
-    if (head?.last_seq === seq) return decodeJson(head.last_body);
+    // A deleted object keeps no last state (an empty body): rebuild it from its versions.
+    if (head?.last_seq === seq && head.last_body.length > 0) return decodeJson(head.last_body);
     const chain: { body_kind: number; body: Buffer }[] = [];
     for (const row of this.s.chainBack.iterate(objectId, seq)) {
       chain.push(row);
