@@ -260,11 +260,15 @@ describe('HistoryPolicy', () => {
         { name: 'fine', rule: { '==': [{ var: 'metadata.name' }, 'excluded'] } },
       ],
     });
-    await waitFor(
-      'WatchesEstablished to be False',
-      30_000,
-      async () => (await condition(name, 'WatchesEstablished'))?.status === 'False',
-    );
+    // Status converges as the watches start: wait for the ConfigMap watch to run and the Secret
+    // watch to be refused.
+    await waitFor('ConfigMap Watching and Secret Forbidden', 30_000, async () => {
+      const states = (await getPolicy(name)).status?.resources ?? [];
+      return (
+        states.some((r) => r.kind === 'Secret' && r.state === 'Forbidden') &&
+        states.some((r) => r.kind === 'ConfigMap' && r.state === 'Watching')
+      );
+    });
     const rules = await condition(name, 'RulesValid');
     expect(rules).toMatchObject({ status: 'False', reason: 'InvalidRule' });
     expect(rules!.message).toMatch(/'typo'.*unknown operator 'eq'/);
