@@ -3,27 +3,10 @@
 import { applyPatch, type PatchOp } from '../recorder/diff.ts';
 import { decodeJson } from '../recorder/codec.ts';
 import type { Db } from './db.ts';
+import { OBJECT_COLUMNS, type ObjectRow } from './queries/rows.ts';
 import { BODY_SNAPSHOT, type PolicyCounts, type VersionType } from './writer.ts';
 
-export interface ObjectRow {
-  id: number;
-  uid: string;
-  api_group: string;
-  api_version: string;
-  kind: string;
-  resource: string;
-  namespace: string;
-  name: string;
-  created_at: number | null;
-  deleted_at: number | null;
-  deletion: 'observed' | 'inferred' | null;
-  owner_uid: string | null;
-  owner_kind: string | null;
-  owner_name: string | null;
-  node_name: string | null;
-  labels: string | null;
-  services: string | null;
-}
+export type { ObjectRow };
 
 export interface VersionRow {
   seq: number;
@@ -129,14 +112,14 @@ export class HistoryReader {
       namespace: filter.namespace,
       name: filter.name,
     });
-    const sql = `SELECT id, uid, api_group, api_version, kind, resource, namespace, name, created_at, deleted_at, deletion,
-        owner_uid, owner_kind, owner_name, node_name, labels, services
-      FROM objects ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+    const sql = `SELECT ${OBJECT_COLUMNS} FROM objects ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     return this.db.prepare<string[], ObjectRow>(sql).all(...args);
   }
 
   object(uid: string): ObjectRow | undefined {
-    return this.objects({}).find((o) => o.uid === uid);
+    return this.db
+      .prepare<[string], ObjectRow>(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE uid = ?`)
+      .get(uid);
   }
 
   versions(objectId: number): VersionRow[] {
