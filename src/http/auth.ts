@@ -174,10 +174,21 @@ async function mapLimited<T>(items: T[], limit: number, f: (t: T) => Promise<voi
   );
 }
 
-/** Requires a bearer token the API server accepts; puts the Caller in res.locals.caller. */
+/**
+ * The header the CLI also sends its bearer token in: the kube-apiserver's service proxy
+ * authenticates the caller with `Authorization` and then removes it, so through the proxy only
+ * this copy reaches the operator. It is checked exactly like `Authorization` (a TokenReview), so
+ * it grants nothing a direct request would not.
+ */
+export const FORWARDED_AUTHORIZATION = 'x-hindsight-authorization';
+
+/**
+ * Requires a bearer token the API server accepts, from `Authorization` or, when that is absent,
+ * from `X-Hindsight-Authorization`; puts the Caller in res.locals.caller.
+ */
 export function requireCaller(auth: KubeAuth): RequestHandler {
   return (req, res, next) => {
-    const header = req.get('authorization') ?? '';
+    const header = req.get('authorization') ?? req.get(FORWARDED_AUTHORIZATION) ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) {
       res.set('WWW-Authenticate', 'Bearer');
@@ -185,7 +196,7 @@ export function requireCaller(auth: KubeAuth): RequestHandler {
         new ProblemError(
           401,
           'Unauthorized',
-          'send a Kubernetes bearer token in the Authorization header (for example from `kubectl create token`)',
+          'send a Kubernetes bearer token in the Authorization header, or in X-Hindsight-Authorization through the API server proxy (for example from `kubectl create token`)',
         ),
       );
     }
