@@ -52,7 +52,8 @@ describe('requireCaller', () => {
   });
 
   it('refuses a request without a bearer token, naming both headers', async () => {
-    for (const headers of [{}, { 'X-Hindsight-Authorization': 'Basic abc' }]) {
+    const cases: Record<string, string>[] = [{}, { 'X-Hindsight-Authorization': 'Basic abc' }];
+    for (const headers of cases) {
       const r = await run(headers);
       expect(r.error?.status).toBe(401);
       expect(r.error?.message).toMatch(/Authorization header.*X-Hindsight-Authorization/);
