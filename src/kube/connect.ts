@@ -13,6 +13,8 @@ export interface ConnectOptions {
   /** How long to wait for the API server to answer. */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** What to suggest when no usable kubeconfig is found; default: the local control plane. */
+  hint?: string;
 }
 
 export interface Connection {
@@ -28,19 +30,18 @@ export class ConnectError extends Error {
   override name = 'ConnectError';
 }
 
-const LOCAL_HINT =
+const LOCAL_CLUSTER_HINT =
   'start the local control plane with `npm run cluster:up` and export the KUBECONFIG it prints, or pass --kubeconfig/--context';
 
 export function loadKubeConfig(opts: ConnectOptions): { kc: KubeConfig; context: string } {
   const env = opts.env ?? process.env;
+  const hint = opts.hint ?? LOCAL_CLUSTER_HINT;
   const kc = new KubeConfig();
   const defaultFile = join(homedir(), '.kube', 'config');
   try {
     if (opts.kubeconfig) {
       if (!existsSync(opts.kubeconfig)) {
-        throw new ConnectError(
-          `The kubeconfig file ${opts.kubeconfig} does not exist; ${LOCAL_HINT}.`,
-        );
+        throw new ConnectError(`The kubeconfig file ${opts.kubeconfig} does not exist; ${hint}.`);
       }
       kc.loadFromFile(opts.kubeconfig);
     } else if (env.KUBECONFIG || existsSync(defaultFile)) {
@@ -50,13 +51,13 @@ export function loadKubeConfig(opts: ConnectOptions): { kc: KubeConfig; context:
       return { kc, context: 'in-cluster' };
     } else {
       throw new ConnectError(
-        `No kubeconfig was found ($KUBECONFIG is unset and ${defaultFile} does not exist) and Hindsight is not running in a cluster; ${LOCAL_HINT}.`,
+        `No kubeconfig was found ($KUBECONFIG is unset and ${defaultFile} does not exist) and Hindsight is not running in a cluster; ${hint}.`,
       );
     }
   } catch (err) {
     if (err instanceof ConnectError) throw err;
     throw new ConnectError(
-      `The kubeconfig could not be read (${(err as Error).message}); ${LOCAL_HINT}.`,
+      `The kubeconfig could not be read (${(err as Error).message}); ${hint}.`,
       {
         cause: err,
       },
@@ -74,7 +75,7 @@ export function loadKubeConfig(opts: ConnectOptions): { kc: KubeConfig; context:
   const context = kc.getCurrentContext();
   if (!context || !kc.getCurrentCluster()) {
     throw new ConnectError(
-      `The kubeconfig has no usable current context; pass --context or ${LOCAL_HINT}.`,
+      `The kubeconfig has no usable current context; pass --context or ${hint}.`,
     );
   }
   return { kc, context };
@@ -105,7 +106,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
       e.reason === 'Unreachable' || e.reason === 'Other'
         ? `Cannot reach the Kubernetes API server of context '${context}' at ${server} (${detail})`
         : `The Kubernetes API server of context '${context}' at ${server} refused the credentials (${detail})`;
-    throw new ConnectError(`${why}; ${LOCAL_HINT}.`, { cause: err });
+    throw new ConnectError(`${why}; ${opts.hint ?? LOCAL_CLUSTER_HINT}.`, { cause: err });
   } finally {
     clearTimeout(timer);
   }

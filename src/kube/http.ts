@@ -2,7 +2,7 @@
 // clients do not cover well: any resource by path (built-in or CRD), paginated lists, discovery
 // and merge patches of status.
 import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { fetch, type Response } from 'undici';
 import { toKubeError } from './errors.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -68,6 +68,43 @@ export class KubeHttp {
       );
     }
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Sends a GET with the kubeconfig's TLS settings and credentials and returns the answer as it
+   * is, whatever its status: for streams, downloads and callers that read errors themselves.
+   * `token` replaces the kubeconfig's credentials with that bearer token.
+   */
+  async open(
+    path: string,
+    opts: { query?: Query; headers?: Record<string, string>; token?: string; signal?: AbortSignal },
+  ): Promise<Response> {
+    const url = this.url(path, opts.query);
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    await this.kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), ...opts.headers };
+    if (opts.token !== undefined) {
+      delete headers.authorization;
+      headers.Authorization = `Bearer ${opts.token}`;
+    }
+    try {
+      return await fetch(url, {
+        headers,
+        dispatcher: ctx.getDispatcher(),
+        signal: opts.signal,
+      });
+    } catch (err) {
+      throw toKubeError(err, `GET ${path}`);
+    }
+  }
+
+  /** The bearer token the kubeconfig's credentials present (a token, token file or exec plugin), if any. */
+  async bearerToken(): Promise<string | undefined> {
+    const ctx = new RequestContext(this.server, HttpMethod.GET);
+    await this.kc.applySecurityAuthentication(ctx);
+    const headers = ctx.getHeaders();
+    const value = headers.Authorization ?? headers.authorization ?? '';
+    return /^Bearer\s+(\S+)$/i.exec(value)?.[1];
   }
 
   get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
