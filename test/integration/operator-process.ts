@@ -102,6 +102,8 @@ export interface OperatorOptions {
   kubeconfig: string;
   dataDir: string;
   args?: string[];
+  /** Address to listen on; default 127.0.0.1. */
+  host?: string;
 }
 
 export class OperatorProcess {
@@ -109,10 +111,12 @@ export class OperatorProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   readonly port: number;
+  readonly host: string;
 
-  private constructor(child: ChildProcess, port: number) {
+  private constructor(child: ChildProcess, port: number, host: string) {
     this.child = child;
     this.port = port;
+    this.host = host;
     this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
     createInterface({ input: child.stderr! }).on('line', (line) => {
       try {
@@ -125,6 +129,7 @@ export class OperatorProcess {
 
   static async start(o: OperatorOptions): Promise<OperatorProcess> {
     const port = await freePort();
+    const host = o.host ?? '127.0.0.1';
     const child = spawn(
       process.execPath,
       [
@@ -134,7 +139,7 @@ export class OperatorProcess {
         '--data-dir',
         o.dataDir,
         '--listen',
-        `127.0.0.1:${port}`,
+        `${host}:${port}`,
         '--log-level',
         'debug',
         ...(o.args ?? []),
@@ -144,13 +149,13 @@ export class OperatorProcess {
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
-    const op = new OperatorProcess(child, port);
+    const op = new OperatorProcess(child, port, host);
     await op.waitForLog('Serving HTTP', 30_000);
     return op;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   async waitForLog(msg: string, ms = 30_000, from = 0): Promise<LogLine> {

@@ -76,7 +76,14 @@ export async function get(ctx: Context): Promise<void> {
       ),
     );
   }
-  writeData(ctx.out, format, found.object);
+  writeData(ctx.out, format, kubectlOrder(found.object));
+}
+
+/** apiVersion, kind and metadata first, as kubectl prints objects. */
+export function kubectlOrder(object: unknown): unknown {
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) return object;
+  const { apiVersion, kind, metadata, ...rest } = object as Record<string, unknown>;
+  return { apiVersion, kind, metadata, ...rest };
 }
 
 function endQuery(which: 'from' | 'to', end: DiffEnd): Record<string, number> {

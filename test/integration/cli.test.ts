@@ -1,0 +1,514 @@
+// The built `hindsight` binary against the real operator recording the local control plane. The
+// operator listens on this machine's non-loopback address behind a selector-less Service, so the
+// CLI's default path — the kube-apiserver's service proxy with a ServiceAccount token — is the
+// one a user in a real cluster takes.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type ControlPlane } from '../cluster/control-plane.ts';
+import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
+import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'dist/cli/main.js');
+const apps = kubeConfig().makeApiClient(AppsV1Api);
+const HOST_NODE = 'hindsight-cli-host';
+
+/** A table with its ages (`12s ago`, which change between two runs) blanked. */
+function withoutAges(table: string): string {
+  return table.replace(/\d+[smhd](\d+[mh])? ago/g, 'AGE').replace(/ +/g, ' ');
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function exec(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `npm test` alone does not build: build the CLI when dist/ is missing or older than src/. */
+async function ensureBuilt(): Promise<void> {
+  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  const r = await exec(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], {
+    PATH: process.env.PATH,
+  });
+  if (r.code !== 0) throw new Error(`the build failed:\n${r.stdout}${r.stderr}`);
+}
+
+/** An IPv4 address of this machine other than loopback: the API server may proxy to it. */
+function machineAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('this machine has no non-loopback IPv4 address for the service proxy test');
+}
+
+/**
+ * Puts the operator (a local process listening on `address`) behind Service
+ * hindsight-system/hindsight, as its Pod would be in a cluster. The API server proxies only to
+ * endpoints that are Pods with that IP, so a Pod is made to have it: host-network Pods take their
+ * Node's address, and this Node (kept free of other Pods by a taint) has the machine's.
+ */
+async function exposeThroughService(
+  cp: ControlPlane,
+  address: string,
+  port: number,
+): Promise<void> {
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: HOST_NODE, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+    spec: { taints: [{ key: 'hindsight.dev/test-host', effect: 'NoSchedule' }] },
+  });
+  await cp.kubectl([
+    'patch',
+    'node',
+    HOST_NODE,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({
+      status: {
+        addresses: [
+          { type: 'InternalIP', address },
+          { type: 'Hostname', address: HOST_NODE },
+        ],
+      },
+    }),
+  ]);
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'hindsight-0', namespace: 'hindsight-system', labels: { app: 'hindsight' } },
+    spec: {
+      nodeName: HOST_NODE,
+      hostNetwork: true,
+      tolerations: [{ key: 'hindsight.dev/test-host', operator: 'Exists' }],
+      containers: [{ name: 'operator', image: 'hindsight:test' }],
+    },
+  });
+  await waitFor(
+    'the stand-in Pod to have the address',
+    30_000,
+    async () =>
+      (await cp.kubectl([
+        'get',
+        'pod',
+        '-n',
+        'hindsight-system',
+        'hindsight-0',
+        '-o',
+        'jsonpath={.status.podIP}',
+      ])) === address,
+  );
+  await apply(
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'hindsight', namespace: 'hindsight-system' },
+      spec: { ports: [{ name: 'http', port: 80, targetPort: port, protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'hindsight-test',
+        namespace: 'hindsight-system',
+        labels: {
+          'kubernetes.io/service-name': 'hindsight',
+          'endpointslice.kubernetes.io/managed-by': 'hindsight-tests',
+        },
+      },
+      addressType: 'IPv4',
+      endpoints: [
+        {
+          addresses: [address],
+          conditions: { ready: true },
+          targetRef: { kind: 'Pod', name: 'hindsight-0', namespace: 'hindsight-system' },
+        },
+      ],
+      ports: [{ name: 'http', port, protocol: 'TCP' }],
+    },
+  );
+}
+
+describe('hindsight CLI', () => {
+  let cp: ControlPlane;
+  let op: OperatorProcess;
+  let dataDir: string;
+  let home: string;
+  let readerKubeconfig: string;
+  let readerToken: string;
+  const ns = uniqueName('cli');
+  const policy = uniqueName('cli');
+  const marks: Record<string, number> = {};
+
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    exec(process.execPath, [BIN, ...args], {
+      PATH: process.env.PATH,
+      HOME: home,
+      KUBECONFIG: readerKubeconfig,
+      ...env,
+    });
+  /** Runs a command that must succeed; returns its standard output. */
+  const ok = async (args: string[], env?: NodeJS.ProcessEnv): Promise<string> => {
+    const r = await run(args, env);
+    if (r.code !== 0) throw new Error(`hindsight ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  /** Runs a command that must fail with one line on stderr. */
+  const fails = async (args: string[], env?: NodeJS.ProcessEnv) => {
+    const r = await run(args, env);
+    expect(r.code, `hindsight ${args.join(' ')}: ${r.stdout}${r.stderr}`).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: /);
+    return { code: r.code, message: r.stderr.trim() };
+  };
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    cp = await controlPlane();
+    home = await mkdtemp(join(tmpdir(), 'hindsight-cli-home-'));
+    const kubeconfig = await operatorKubeconfig(cp);
+    await cp.kubectl(['create', 'namespace', ns]);
+    // The caller: a ServiceAccount that may read the namespace and reach the operator's Service
+    // through the API server's proxy.
+    await apply(
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: ns } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'reader', namespace: ns },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: `${ns}-proxy`, namespace: 'hindsight-system' },
+        rules: [
+          {
+            apiGroups: [''],
+            resources: ['services/proxy'],
+            resourceNames: ['hindsight', 'http:hindsight:http'],
+            verbs: ['get'],
+          },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: `${ns}-proxy`, namespace: 'hindsight-system' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${ns}-proxy` },
+        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+      },
+    );
+    readerToken = (await cp.kubectl(['create', 'token', 'reader', '-n', ns])).trim();
+    readerKubeconfig = join(home, 'reader.kubeconfig');
+    const ca = readFileSync(cp.state.pki.caCert).toString('base64');
+    await writeFile(
+      readerKubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "${cp.state.server}", certificate-authority-data: ${ca}}}]
+users: [{name: reader, user: {token: "${readerToken}"}}]
+contexts: [{name: reader, context: {cluster: local, user: reader, namespace: ${ns}}}]
+current-context: reader
+`,
+      { mode: 0o600 },
+    );
+
+    await apply({
+      apiVersion: 'hindsight.dev/v1alpha1',
+      kind: 'HistoryPolicy',
+      metadata: { name: policy },
+      spec: {
+        resources: [
+          { group: '', kinds: ['Pod'] },
+          { group: 'apps', kinds: ['Deployment', 'ReplicaSet'] },
+        ],
+        events: true,
+        namespaces: { include: [ns] },
+      },
+    });
+    dataDir = await mkdtemp(join(tmpdir(), 'hindsight-cli-'));
+    const address = machineAddress();
+    op = await OperatorProcess.start({ kubeconfig, dataDir, host: address });
+    await exposeThroughService(cp, address, op.port);
+    await waitFor(
+      'the policy to be Ready',
+      60_000,
+      async () =>
+        (await cp.kubectl([
+          'get',
+          'hp',
+          policy,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ])) === 'True',
+    );
+
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'app', image: 'web:1' }] },
+          },
+        },
+      },
+    });
+    await waitFor(
+      'the first rollout',
+      60_000,
+      async () =>
+        (await apps.readNamespacedDeployment({ name: 'web', namespace: ns })).status
+          ?.availableReplicas === 1,
+    );
+    await new Promise((r) => setTimeout(r, 1100));
+    marks.beforeRollout = Date.now();
+    await new Promise((r) => setTimeout(r, 1100));
+    await apps.patchNamespacedDeployment({
+      name: 'web',
+      namespace: ns,
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'web:2' }],
+    });
+    await waitFor('the second rollout', 60_000, async () => {
+      const d = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
+      return (
+        d.status?.updatedReplicas === 1 &&
+        d.status.availableReplicas === 1 &&
+        d.status.replicas === 1
+      );
+    });
+    let last = '';
+    await waitFor('the rollout to be recorded', 30_000, async () => {
+      const r = await run(['changes', '-o', 'json', '--since', '10m']);
+      last = r.stderr;
+      const items = r.code === 0 ? (JSON.parse(r.stdout) as { object: { kind: string } }[]) : [];
+      return items.filter((i) => i.object.kind === 'ReplicaSet').length === 2;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; the CLI said: ${last}`, { cause: err });
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+  });
+
+  afterAll(async () => {
+    await op?.stop();
+    await cp?.kubectl(['delete', 'hp', policy, '--ignore-not-found']);
+    await cp?.kubectl([
+      'delete',
+      '-n',
+      'hindsight-system',
+      `role/${ns}-proxy`,
+      `rolebinding/${ns}-proxy`,
+      'service/hindsight',
+      'endpointslice/hindsight-test',
+      'pod/hindsight-0',
+      '--ignore-not-found',
+      '--grace-period=0',
+      '--force',
+    ]);
+    await cp?.kubectl(['delete', 'node', HOST_NODE, '--ignore-not-found']);
+    await cp?.kubectl(['delete', 'namespace', ns, '--wait=false']);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  interface Version {
+    seq: number;
+    type: string;
+    paths: string[];
+    actor: string | null;
+  }
+
+  it('shows the history of a Deployment after a rollout, through the service proxy', async () => {
+    const out = await ok(['history', 'deploy/web']);
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^SEQ\s+TIME\s+AGE\s+TYPE\s+ACTOR\s+CHANGED$/);
+    expect(lines[1]).toMatch(/\s+added\s+.*\(created\)$/);
+    expect(out).toMatch(/modified\s+.*spec\.template\.spec\.containers.*image/);
+    // The same history in JSON, for scripts; and every way of naming the kind finds it.
+    const json = JSON.parse(await ok(['history', 'deploy/web', '-o', 'json'])) as {
+      object: { kind: string; name: string; namespace: string };
+      versions: Version[];
+    };
+    expect(json.object).toMatchObject({ kind: 'Deployment', name: 'web', namespace: ns });
+    expect(json.versions.at(-1)!.type).toBe('added');
+    expect(lines).toHaveLength(json.versions.length + 1);
+    for (const v of json.versions) expect(out).toMatch(new RegExp(`^${v.seq}\\s`, 'm'));
+    for (const kind of ['deployment', 'Deployment', 'deployments', 'DEPLOY']) {
+      expect(withoutAges(await ok(['history', `${kind}/web`, '-n', ns]))).toBe(withoutAges(out));
+    }
+    const yaml = await ok(['history', 'deploy/web', '-o', 'yaml']);
+    expect(yaml).toMatch(/^object:\n/);
+  });
+
+  it('gets the object as of an instant before the rollout, as YAML or JSON', async () => {
+    const before = new Date(marks.beforeRollout!).toISOString();
+    const yaml = await ok(['get', 'deploy/web', '--at', before]);
+    expect(yaml).toMatch(/^apiVersion: apps\/v1\nkind: Deployment\n/);
+    expect(yaml).toContain('image: web:1');
+    expect(yaml).not.toContain('web:2');
+    expect(await ok(['get', 'deploy/web'])).toContain('image: web:2');
+    const json = JSON.parse(await ok(['get', 'deployment/web', '--at', before, '-o', 'json'])) as {
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
+    expect(json.spec.template.spec.containers[0]!.image).toBe('web:1');
+  });
+
+  it('diffs the rollout by time and by version', async () => {
+    const before = new Date(marks.beforeRollout!).toISOString();
+    const byTime = await ok(['diff', 'deploy/web', '--from', before, '--to', 'now']);
+    expect(byTime.split('\n')[0]).toMatch(
+      new RegExp(`^Deployment ${ns}/web: version \\d+ .* → version \\d+ `),
+    );
+    expect(byTime).toMatch(/^~ spec\.template\.spec\.containers\[0\]\.image: "web:1" → "web:2"$/m);
+    const { versions } = JSON.parse(await ok(['history', 'deploy/web', '-o', 'json'])) as {
+      versions: Version[];
+    };
+    const imageChange = versions.find((v) => v.paths.some((p) => p.includes('image')))!;
+    const previous = versions[versions.indexOf(imageChange) + 1]!;
+    const bySeq = JSON.parse(
+      await ok([
+        'diff',
+        'deploy/web',
+        '--from',
+        String(previous.seq),
+        '--to',
+        String(imageChange.seq),
+        '-o',
+        'json',
+      ]),
+    ) as { from: Version; to: Version; text: string[] };
+    expect(bySeq.from.seq).toBe(previous.seq);
+    expect(bySeq.to.seq).toBe(imageChange.seq);
+    expect(bySeq.text.join('\n')).toMatch(/image.*web:1.*web:2/);
+  });
+
+  it('lists Events, also those of one object', async () => {
+    const out = await ok(['events', '--since', '10m']);
+    expect(out.split('\n')[0]).toMatch(/^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+COUNT\s+MESSAGE$/);
+    expect(out).toMatch(/Normal\s+ScalingReplicaSet\s+deployment\/web\s+\d+\s+Scaled up/);
+    expect(out).toMatch(/Normal\s+Scheduled\s+pod\/web-/);
+    const mine = await ok(['events', '--for', 'deploy/web', '--since', '10m']);
+    const rows = mine.trimEnd().split('\n').slice(1);
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const row of rows) expect(row).toMatch(/ScalingReplicaSet\s+deployment\/web\s/);
+    const json = JSON.parse(
+      await ok(['events', '--reason', 'ScalingReplicaSet', '--since', '10m', '-o', 'json']),
+    ) as { reason: string; namespace: string }[];
+    expect(json.length).toBeGreaterThanOrEqual(2);
+    expect(json.every((e) => e.reason === 'ScalingReplicaSet' && e.namespace === ns)).toBe(true);
+  });
+
+  it('lists what changed in a window', async () => {
+    const since = new Date(marks.beforeRollout!).toISOString();
+    const out = await ok(['changes', '--since', since]);
+    expect(out.split('\n')[0]).toMatch(/^OBJECT\s+CHANGE\s+VERSIONS\s+LAST\s+ACTORS\s+PATHS$/);
+    expect(out).toMatch(/^deployment\/web\s+modified\s/m);
+    expect(out).toMatch(/^replicaset\/web-\S+\s+created/m);
+    const json = JSON.parse(await ok(['changes', '--since', '10m', '-o', 'json'])) as {
+      object: { kind: string; namespace: string };
+    }[];
+    expect(new Set(json.map((c) => c.object.kind))).toEqual(
+      new Set(['Deployment', 'ReplicaSet', 'Pod']),
+    );
+  });
+
+  it('works as a kubectl plugin', async () => {
+    const bin = join(home, 'bin');
+    await exec('mkdir', ['-p', bin], { PATH: process.env.PATH });
+    await symlink(BIN, join(bin, 'kubectl-hindsight'));
+    const r = await exec(join(cp.state.binDir, 'kubectl'), ['hindsight', 'history', 'deploy/web'], {
+      PATH: `${bin}:${process.env.PATH}`,
+      HOME: home,
+      KUBECONFIG: readerKubeconfig,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(withoutAges(r.stdout)).toBe(withoutAges(await ok(['history', 'deploy/web'])));
+  });
+
+  it('reaches the operator directly with --server and --token', async () => {
+    const out = await ok(
+      ['history', 'deploy/web', '-n', ns, '--server', op.url, '--token', readerToken],
+      {
+        KUBECONFIG: join(home, 'none'),
+      },
+    );
+    expect(withoutAges(out)).toBe(withoutAges(await ok(['history', 'deploy/web'])));
+  });
+
+  it('answers mistakes with one line and a non-zero exit code', async () => {
+    const unknownKind = await fails(['history', 'deplyo/web']);
+    expect(unknownKind).toEqual({
+      code: 2,
+      message: expect.stringMatching(/unknown kind 'deplyo'; did you mean 'deploy'\?/) as string,
+    });
+    const missing = await fails(['history', 'deploy/nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.message).toContain(`no Deployment ${ns}/nope is recorded`);
+    const badTime = await fails(['get', 'deploy/web', '--at', 'yesterday']);
+    expect(badTime.code).toBe(2);
+    expect(badTime.message).toMatch(/--at 'yesterday' is not a time/);
+    const beforeBirth = await fails(['get', 'deploy/web', '--at', '2020-01-01T00:00:00Z']);
+    expect(beforeBirth.message).toMatch(/did not exist at 2020-01-01T00:00:00Z; it existed from/);
+    expect((await fails(['hisotry', 'deploy/web'])).message).toMatch(/did you mean 'history'/);
+    expect((await fails(['events', '--reasn', 'X'])).message).toMatch(/did you mean --reason/);
+    // Credentials the operator cannot check, or does not accept.
+    const certificate = await fails(['history', 'deploy/web'], { KUBECONFIG: cp.kubeconfig });
+    expect(certificate.message).toMatch(/has no bearer token.*--token/);
+    const forged = await fails(['history', 'deploy/web', '--server', op.url, '--token', 'forged']);
+    expect(forged.message).toMatch(/the operator did not accept the bearer token/);
+    // Wrong Service, unreachable operator.
+    const noService = await fails(['history', 'deploy/web', '--operator-namespace', ns]);
+    expect(noService.message).toMatch(
+      /(has no Service|does not let you reach).*--operator-namespace|services\/proxy/,
+    );
+    const closed = await freePort();
+    const unreachable = await fails([
+      'history',
+      'deploy/web',
+      '--server',
+      `http://127.0.0.1:${closed}`,
+    ]);
+    expect(unreachable.message).toMatch(
+      new RegExp(
+        `cannot reach the operator at http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\)`,
+      ),
+    );
+  });
+});
