@@ -324,7 +324,7 @@ function findCommand(name: string): Command {
     COMMANDS.map((c) => c.name),
   );
   throw new UsageError(
-    `unknown command '${name}'${guess ? `; did you mean '${guess}'?` : ''} Run 'hindsight --help' to see the commands`,
+    `unknown command '${name}'${guess ? `; did you mean '${guess}'? Run` : '; run'} 'hindsight --help' to see the commands`,
   );
 }
 
@@ -339,7 +339,7 @@ function usageFromParseError(err: Error & { code?: string }, argv: string[]): Us
       ? closest(option.slice(2), Object.keys(OPTIONS))
       : undefined;
     return new UsageError(
-      `unknown flag ${option}${guess ? `; did you mean --${guess}?` : ''} Run '${helpCmd}' to see the flags`,
+      `unknown flag ${option}${guess ? `; did you mean --${guess}? Run` : '; run'} '${helpCmd}' to see the flags`,
       { cause: err },
     );
   }
