@@ -63,7 +63,7 @@ export class StreamHub {
   constructor(source: StreamSource, opts: StreamOptions = {}) {
     this.source = source;
     this.o = {
-      pollMs: opts.pollMs ?? 200,
+      pollMs: opts.pollMs ?? 50,
       keepaliveMs: opts.keepaliveMs ?? 15_000,
       accessRefreshMs: opts.accessRefreshMs ?? 30_000,
       maxDurationMs: opts.maxDurationMs ?? 30 * 60_000,
