@@ -12,6 +12,7 @@ import { HistoryPolicyController } from './controllers/history-policy/controller
 import { apiRouter } from './http/api.ts';
 import { createApp } from './http/app.ts';
 import { KubeAuth, type Scope } from './http/auth.ts';
+import { StreamHub } from './http/stream.ts';
 import { Readiness } from './http/health.ts';
 import { connect, ConnectError } from './kube/connect.ts';
 import { Discovery } from './kube/discovery.ts';
@@ -22,6 +23,7 @@ import { parseOptions, UsageError, USAGE, type Options } from './options.ts';
 import { DEFAULT_MAX_AGE_MS } from './recorder/policy.ts';
 import { Recorder } from './recorder/recorder.ts';
 import { WatchSet } from './recorder/watch-set.ts';
+import { Backups, DATABASE_FILE, restoreOnStart } from './store/backup.ts';
 import { openDatabase, StoreError, type Db } from './store/db.ts';
 import { HistoryQueries } from './store/queries.ts';
 import { HistoryReader } from './store/reader.ts';
@@ -104,7 +106,14 @@ function startRetention(
 
 async function run(options: Options, log: Logger): Promise<void> {
   const dataDir = prepareDataDir(options.dataDir);
-  const dbPath = join(dataDir, 'history.db');
+  const dbPath = join(dataDir, DATABASE_FILE);
+  if (options.restore) {
+    const restored = await restoreOnStart(options.restore, dataDir);
+    if (restored)
+      log.info('Restored history from a backup', { ...restored, from: options.restore });
+    else
+      log.info('Skipped the restore: this backup was restored before', { from: options.restore });
+  }
   const writerDb = openDatabase(dbPath);
   const readerDb = openDatabase(dbPath, { readonly: true });
   const writer = new HistoryWriter(writerDb);
@@ -187,6 +196,9 @@ async function run(options: Options, log: Logger): Promise<void> {
   );
 
   const queries = new HistoryQueries(readerDb);
+  const streams = new StreamHub(queries);
+  const backups = new Backups(dbPath, join(dataDir, 'backups'));
+  await backups.clean();
   let scopes: { at: number; value: Scope[] } = { at: 0, value: [] };
   const api = apiRouter({
     queries,
@@ -196,6 +208,9 @@ async function run(options: Options, log: Logger): Promise<void> {
       return scopes.value;
     },
     auth: options.auth === 'token' ? new KubeAuth(http) : null,
+    streams,
+    backups,
+    logError: (err) => log.warn('An answer failed after it started', { error: err }),
   });
   const server = await listen(
     createApp({
@@ -222,6 +237,7 @@ async function run(options: Options, log: Logger): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  streams.close();
   await controller.stop();
   await watchSet.stopAll();
   await recorder.stop();

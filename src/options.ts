@@ -22,6 +22,8 @@ export interface Options {
   retentionIntervalMs: number;
   /** `token`: callers authenticate with Kubernetes bearer tokens; `none`: no checks (loopback only). */
   auth: 'token' | 'none';
+  /** A backup to restore into the data directory before starting (once per file). */
+  restore: string | undefined;
 }
 
 /** A user mistake in flags or environment, reported as one line without a stack. */
@@ -46,6 +48,9 @@ Flags (each also read from the environment variable in brackets):
   --retention-interval DURATION
                         how often retention runs, e.g. 1m or 30s [HINDSIGHT_RETENTION_INTERVAL];
                         default 1m
+  --restore FILE        restore this backup into the data directory before starting, keeping the
+                        database it replaces; done once per file, so the flag may stay
+                        [HINDSIGHT_RESTORE]
   -h, --help            show this help
 `;
 
@@ -100,6 +105,7 @@ export function parseOptions(
         'max-disk': { type: 'string' },
         'retention-interval': { type: 'string' },
         auth: { type: 'string' },
+        restore: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -119,6 +125,7 @@ export function parseOptions(
   const [maxDisk, maxDiskSrc] = pick('max-disk', 'HINDSIGHT_MAX_DISK');
   const [interval, intervalSrc] = pick('retention-interval', 'HINDSIGHT_RETENTION_INTERVAL');
   const [auth, authSrc] = pick('auth', 'HINDSIGHT_AUTH');
+  const [restore, restoreSrc] = pick('restore', 'HINDSIGHT_RESTORE');
   const listenAddress =
     listen === undefined ? { host: '127.0.0.1', port: 8080 } : parseListen(listen, listenSrc);
   if (auth !== undefined && auth !== 'token' && auth !== 'none') {
@@ -137,6 +144,7 @@ export function parseOptions(
       dataDir: nonEmpty(dataDir, dataDirSrc) ?? './data',
       listen: listenAddress,
       auth: auth ?? 'token',
+      restore: nonEmpty(restore, restoreSrc),
       logLevel: logLevel === undefined ? 'info' : parseLogLevel(logLevel, logLevelSrc),
       maxDisk:
         maxDisk === undefined

@@ -1,5 +1,6 @@
 // The REST API under /api/v1: validate input, authorize, call a store query, shape the answer.
 import { Router, type Request, type Response } from 'express';
+import type { Backups } from '../store/backup.ts';
 import { QueryError, type HistoryQueries } from '../store/queries.ts';
 import {
   ALLOW_ALL,
@@ -13,6 +14,7 @@ import {
 import { OPENAPI } from './openapi.ts';
 import * as p from './params.ts';
 import { badParam, notFound, ProblemError } from './problem.ts';
+import { parseStreamRequest, type StreamHub } from './stream.ts';
 
 export interface ApiDeps {
   queries: HistoryQueries;
@@ -20,8 +22,17 @@ export interface ApiDeps {
   scopes: () => Scope[];
   /** null: no authentication (`--auth=none`, loopback only). */
   auth: KubeAuth | null;
+  /** Live streams (/stream); absent: the endpoint answers 404. */
+  streams?: StreamHub;
+  /** Backups of the history volume (/backup); absent: the endpoint answers 404. */
+  backups?: Backups;
+  /** Logs failures that happen after an answer started (a stream, a download). */
+  logError?: (err: unknown) => void;
   now?: () => number;
 }
+
+/** The permission a backup download needs: it holds the history of every namespace. */
+export const BACKUP_PERMISSION = { group: 'hindsight.dev', resource: 'backups', namespace: '' };
 
 const MAX_BUCKETS = 1000;
 
@@ -226,6 +237,67 @@ export function apiRouter(deps: ApiDeps): Router {
       );
     }),
   );
+
+  r.get('/stream', (req, res, next) => {
+    const streams = deps.streams;
+    if (!streams) return next(new ProblemError(404, 'Not found', 'this server has no live stream'));
+    let query;
+    try {
+      query = parseStreamRequest(req);
+    } catch (err) {
+      return next(err);
+    }
+    streams
+      .serve(req, res, query, () => access(res, 'list'))
+      .catch((err: unknown) => (res.headersSent ? deps.logError?.(err) : next(err)));
+  });
+
+  r.get('/backup', (_req, res, next) => {
+    const backups = deps.backups;
+    const send = async () => {
+      if (!backups) throw new ProblemError(404, 'Not found', 'this server has no history volume');
+      if (auth) {
+        const caller = res.locals.caller as Caller;
+        if (!(await auth.can(caller, 'get', BACKUP_PERMISSION))) {
+          throw new ProblemError(
+            403,
+            'Forbidden',
+            `a backup holds the history of every namespace, so it needs permission to get backups.hindsight.dev cluster-wide, which ${caller.user} does not have (see the hindsight-backup ClusterRole)`,
+          );
+        }
+      }
+      if (backups.busy) {
+        res.set('Retry-After', '30');
+        throw new ProblemError(
+          503,
+          'Backup in progress',
+          'another backup is being taken; try again when it is done',
+        );
+      }
+      const b = await backups.take();
+      const stamp = new Date(now()).toISOString().replace(/[:.]/g, '-');
+      res.sendFile(
+        b.file,
+        {
+          headers: {
+            'Content-Type': 'application/vnd.sqlite3',
+            'Content-Disposition': `attachment; filename="hindsight-${stamp}.db"`,
+            'Cache-Control': 'no-store',
+            'X-Hindsight-Sequence': String(b.seq),
+            'X-Hindsight-Schema': String(b.schema),
+          },
+        },
+        (err) => {
+          void b.release();
+          if (err) {
+            if (res.headersSent) deps.logError?.(err);
+            else next(err);
+          }
+        },
+      );
+    };
+    send().catch(next);
+  });
 
   r.use(notFound);
   return r;

@@ -228,6 +228,19 @@ const schemas = {
     },
   },
   ObjectPage: page('ObjectSummary'),
+  SinceItem: {
+    type: 'object',
+    description: 'one message of the live stream: a new version or an Event occurrence',
+    required: ['kind', 'seq', 'time'],
+    properties: {
+      kind: { enum: ['version', 'occurrence'] },
+      seq: { ...int, description: 'sequence number; the message id, to resume from' },
+      time: ms,
+      object: ref('ObjectSummary'),
+      version: ref('VersionSummary'),
+      event: ref('EventSummary'),
+    },
+  },
   VersionPage: page('VersionSummary'),
   EventPage: page('EventSummary'),
   ChangePage: page('Change'),
@@ -274,6 +287,55 @@ function op(summary: string, schema: string, parameters: object[]) {
     },
   };
 }
+
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+});
+
+const STREAM = {
+  get: {
+    summary: 'Live stream (Server-Sent Events) of new versions and Event occurrences',
+    description:
+      'Each message has `id` (its sequence number), `event` (version or occurrence) and `data` (a SinceItem as JSON). A message with only an `id` moves the resume position past records the caller may not read; `: keepalive` comments come every 15 s. Reconnect with Last-Event-ID to resume without gaps or duplicates; a stream ends after 30 minutes so credentials are checked again.',
+    parameters: [
+      param('namespace', 'namespace'),
+      param('kinds', 'kinds, separated by commas; Event selects Event occurrences'),
+      param('since', 'sequence number to resume after, or now (the default)'),
+      param('Last-Event-ID', 'sequence number to resume after; wins over since', false, 'header'),
+    ],
+    responses: {
+      200: {
+        description: 'the stream',
+        content: {
+          'text/event-stream': { schema: { type: 'string' }, itemSchema: ref('SinceItem') },
+        },
+      },
+      400: problem('a parameter is invalid, or since is past the newest record'),
+      401: problem('no or an invalid bearer token'),
+      503: problem('too many streams are open'),
+    },
+  },
+};
+
+const BACKUP = {
+  get: {
+    summary: 'A consistent copy of the history database, taken while recording goes on',
+    description:
+      'Needs get on backups.hindsight.dev cluster-wide (the hindsight-backup ClusterRole). Restore it with `hindsight restore` or the operator flag --restore.',
+    parameters: [],
+    responses: {
+      200: {
+        description:
+          'a SQLite database; X-Hindsight-Sequence is the newest sequence number it holds, X-Hindsight-Schema its schema version',
+        content: { 'application/vnd.sqlite3': { schema: { type: 'string', format: 'binary' } } },
+      },
+      401: problem('no or an invalid bearer token'),
+      403: problem('the caller may not download backups'),
+      503: problem('another backup is being taken'),
+    },
+  },
+};
 
 export const OPENAPI = {
   openapi: '3.1.0',
@@ -339,6 +401,8 @@ export const OPENAPI = {
         param('kinds', 'kinds, separated by commas'),
       ],
     ),
+    '/api/v1/stream': STREAM,
+    '/api/v1/backup': BACKUP,
     '/api/v1/changes': op('Everything that changed between two instants', 'ChangePage', [
       param('namespace', 'namespace'),
       ...windowParams,

@@ -130,6 +130,11 @@ export class HistoryQueries {
     return this.read(() => this.states.changes(q, access));
   }
 
+  /** The sequence number of the newest version or Event occurrence recorded. */
+  head(): number {
+    return this.log.head();
+  }
+
   /** Versions and Event occurrences after `seq`; resume from the result's `next`. */
   since(seq: number, q: SinceQuery, access: Access): SinceResult {
     return this.read(() => this.log.since(seq, q, access));

@@ -5,28 +5,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPENAPI } from '../../src/http/openapi.ts';
 import type { ControlPlane } from '../cluster/control-plane.ts';
+import { conforms } from '../support/openapi.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
-
-const ajv = new Ajv2020({ strict: false });
-ajv.addSchema({ $id: 'openapi', components: OPENAPI.components });
-const validators = new Map<string, ReturnType<typeof ajv.compile>>();
-function conforms(schema: string, body: unknown): void {
-  let v = validators.get(schema);
-  if (!v) {
-    v = ajv.compile({ $ref: `openapi#/components/schemas/${schema}` });
-    validators.set(schema, v);
-  }
-  if (!v(body)) throw new Error(`response does not match ${schema}: ${ajv.errorsText(v.errors)}`);
-}
 
 interface Obj {
   uid: string;
@@ -414,6 +401,8 @@ describe('REST API', () => {
     ['/api/v1/timeline?namespace=a&kinds=pods', 'kinds'],
     ['/api/v1/namespaces/a/state?at=tomorrow', 'at'],
     ['/api/v1/changes?to=bad', 'to'],
+    ['/api/v1/stream?since=first', 'since'],
+    ['/api/v1/stream?kinds=pods', 'kinds'],
   ])('answers 400 naming the parameter for %s', async (path, param) => {
     const r = await get(path);
     expect(r.status).toBe(400);

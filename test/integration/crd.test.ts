@@ -388,10 +388,23 @@ describe('the RBAC manifests', () => {
       'create tokenreviews.authentication.k8s.io': true,
       'create subjectaccessreviews.authorization.k8s.io': true,
       'update tokenreviews.authentication.k8s.io': false,
+      // Backups are for people granted hindsight-backup, not the operator's own account.
+      'get backups.hindsight.dev': false,
     };
     const answers: Record<string, boolean> = {};
     for (const r of Object.keys(expected)) answers[r] = await allowed(request(r));
     expect(answers).toEqual(expected);
+  });
+
+  it('deploy the operator: its StatefulSet and Service pass server-side validation', async () => {
+    const out = await cp.kubectl([
+      'apply',
+      '--dry-run=server',
+      '-f',
+      join(ROOT, 'manifests/operator.yaml'),
+    ]);
+    expect(out).toContain('service/hindsight created (server dry run)');
+    expect(out).toContain('statefulset.apps/hindsight created (server dry run)');
   });
 
   it('grant more kinds through a ClusterRole labelled hindsight.dev/aggregate-to-watch', async () => {

@@ -18,11 +18,13 @@ describe('parseOptions', () => {
       maxDisk: null,
       retentionIntervalMs: 60_000,
       auth: 'token',
+      restore: undefined,
     });
   });
 
   it('reads flags, and environment variables where no flag is given', () => {
     const env = {
+      HINDSIGHT_RESTORE: '/backups/h.db',
       HINDSIGHT_CONTEXT: 'from-env',
       HINDSIGHT_LOG_LEVEL: 'warn',
       HINDSIGHT_DATA_DIR: '/env',
@@ -38,6 +40,7 @@ describe('parseOptions', () => {
       maxDisk: null,
       retentionIntervalMs: 60_000,
       auth: 'token',
+      restore: '/backups/h.db',
     });
   });
 

@@ -20,6 +20,7 @@ import {
   type SinceQuery,
   type SinceResult,
 } from './types.ts';
+import { HEAD_SEQ_SQL } from '../head.ts';
 
 /**
  * Sequence numbers one call looks through at most. Records the caller may not see cost a look
@@ -58,10 +59,7 @@ export class Since {
       versionsOnly: db
         .prepare<Record<string, unknown>, LogRow>(`${versions} ORDER BY 2 LIMIT @n`)
         .raw(true),
-      head: db.prepare<[], { seq: number }>(
-        `SELECT max(coalesce((SELECT max(seq) FROM versions), 0),
-                    coalesce((SELECT max(seq) FROM event_occurrences), 0)) AS seq`,
-      ),
+      head: db.prepare<[], { seq: number }>(HEAD_SEQ_SQL),
       version: db.prepare<[number], VersionRow>(
         `SELECT ${VERSION_COLUMNS} FROM versions WHERE seq = ?`,
       ),
@@ -71,6 +69,11 @@ export class Since {
       ),
       event: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
     };
+  }
+
+  /** The sequence number of the newest record: a stream that starts now resumes from it. */
+  head(): number {
+    return this.s.head.get()?.seq ?? 0;
   }
 
   since(seq: number, q: SinceQuery, access: Access): SinceResult {

@@ -1,0 +1,254 @@
+// The live stream and backup/restore against an operator recording the local control plane,
+// with real ServiceAccount tokens and RBAC: a caller allowed only namespace A streams only A's
+// history; a backup is refused to callers without the hindsight-backup grant; a backup taken
+// while recording restores (the --restore start-up flag) into an operator that answers the same.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SinceItem } from '../../src/store/queries.ts';
+import { inspectHistoryFile } from '../../src/store/backup.ts';
+import type { ControlPlane } from '../cluster/control-plane.ts';
+import { conforms } from '../support/openapi.ts';
+import { readSse, sseData } from '../support/sse.ts';
+import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
+import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
+
+const core = kubeConfig().makeApiClient(CoreV1Api);
+
+interface Version {
+  seq: number;
+  time: number;
+  type: string;
+  paths: string[];
+}
+
+describe('live stream and backup', () => {
+  let cp: ControlPlane;
+  let op: OperatorProcess;
+  let kubeconfig: string;
+  const dirs: string[] = [];
+  const tokens: Record<'reader' | 'viewer' | 'backup', string> = {
+    reader: '',
+    viewer: '',
+    backup: '',
+  };
+  const [nsA, nsB] = [uniqueName('sb-a'), uniqueName('sb-b')];
+  const policy = uniqueName('sb');
+
+  const get = (o: OperatorProcess, path: string, token: string | null) =>
+    fetch(`${o.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const json = async <T>(o: OperatorProcess, path: string, token = tokens.viewer): Promise<T> => {
+    const res = await get(o, path, token);
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const tmp = async (prefix: string) => {
+    const d = await mkdtemp(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
+  const setValue = (ns: string, name: string, value: string) =>
+    core.patchNamespacedConfigMap({
+      namespace: ns,
+      name,
+      body: [{ op: 'replace', path: '/data/value', value }],
+    });
+
+  beforeAll(async () => {
+    cp = await controlPlane();
+    kubeconfig = await operatorKubeconfig(cp);
+    await cp.kubectl([
+      'apply',
+      '-f',
+      join(import.meta.dirname, 'fixtures/configmaps-clusterrole.yaml'),
+    ]);
+    for (const ns of [nsA, nsB]) await core.createNamespace({ body: { metadata: { name: ns } } });
+    const sa = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name, namespace: nsA },
+    });
+    const clusterBinding = (name: string, role: string) => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `${nsA}-${name}-${role}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: nsA }],
+    });
+    // reader: view in namespace A only; viewer: view everywhere; backup: view everywhere and
+    // the hindsight-backup ClusterRole of manifests/rbac.yaml.
+    await apply(
+      sa('reader'),
+      sa('viewer'),
+      sa('backup'),
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'reader', namespace: nsA },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: nsA }],
+      },
+      clusterBinding('viewer', 'view'),
+      clusterBinding('backup', 'view'),
+      clusterBinding('backup', 'hindsight-backup'),
+    );
+    for (const who of ['reader', 'viewer', 'backup'] as const) {
+      tokens[who] = (await cp.kubectl(['create', 'token', who, '-n', nsA])).trim();
+    }
+    await apply({
+      apiVersion: 'hindsight.dev/v1alpha1',
+      kind: 'HistoryPolicy',
+      metadata: { name: policy },
+      spec: {
+        resources: [{ group: '', kinds: ['ConfigMap'] }],
+        events: false,
+        namespaces: { include: [nsA, nsB] },
+      },
+    });
+    op = await OperatorProcess.start({ kubeconfig, dataDir: await tmp('hindsight-sb-') });
+    await waitFor(
+      'the policy to be Ready',
+      60_000,
+      async () =>
+        (await cp.kubectl([
+          'get',
+          'hp',
+          policy,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ])) === 'True',
+    );
+    for (const ns of [nsA, nsB]) {
+      for (const name of ['one', 'two']) {
+        await core.createNamespacedConfigMap({
+          namespace: ns,
+          body: { metadata: { name }, data: { value: '0' } },
+        });
+      }
+    }
+  });
+
+  afterAll(async () => {
+    await op?.stop();
+    await cp?.kubectl(['delete', 'hp', policy, '--ignore-not-found']);
+    for (const name of ['viewer-view', 'backup-view', 'backup-hindsight-backup']) {
+      await cp?.kubectl(['delete', 'clusterrolebinding', `${nsA}-${name}`, '--ignore-not-found']);
+    }
+    for (const ns of [nsA, nsB]) await core.deleteNamespace({ name: ns }).catch(() => {});
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it("streams to a caller allowed only namespace A nothing but A's changes, as they happen", async () => {
+    const url = `${op.url}/api/v1/stream?kinds=ConfigMap`;
+    const auth = { authorization: `Bearer ${tokens.reader}` };
+    const start = Number((await readSse(url, () => true, auth))[0]!.id);
+    const reading = readSse(
+      `${url}&since=${start}`,
+      (got) => sseData<SinceItem>(got).filter((i) => i.object?.name === 'two').length >= 2,
+      auth,
+    );
+    for (let i = 1; i <= 2; i++) {
+      for (const ns of [nsB, nsA]) {
+        await setValue(ns, 'one', `s${i}`);
+        await setValue(ns, 'two', `s${i}`);
+      }
+    }
+    const items = sseData<SinceItem>(await reading);
+    for (const i of items) conforms('SinceItem', i);
+    expect(items.map((i) => `${i.object?.namespace}/${i.object?.name}`)).toEqual([
+      `${nsA}/one`,
+      `${nsA}/two`,
+      `${nsA}/one`,
+      `${nsA}/two`,
+    ]);
+    expect(items.every((i) => i.version?.paths.includes('data.value'))).toBe(true);
+    // The viewer, allowed everywhere, sees B's changes in the same span too.
+    const all = sseData<SinceItem>(
+      await readSse(`${url}&since=${start}`, (got) => sseData<SinceItem>(got).length >= 8, {
+        authorization: `Bearer ${tokens.viewer}`,
+      }),
+    );
+    expect(all.filter((i) => i.object?.namespace === nsB)).toHaveLength(4);
+    const anonymous = await get(op, '/api/v1/stream', null);
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('refuses the backup to callers without the hindsight-backup grant', async () => {
+    expect((await get(op, '/api/v1/backup', null)).status).toBe(401);
+    for (const who of ['reader', 'viewer'] as const) {
+      const res = await get(op, '/api/v1/backup', tokens[who]);
+      expect(res.status, who).toBe(403);
+      expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+      const problem = (await res.json()) as { detail: string };
+      conforms('Problem', problem);
+      expect(problem.detail).toMatch(
+        /needs permission to get backups\.hindsight\.dev cluster-wide/,
+      );
+    }
+  });
+
+  it('takes a backup while recording that restores into an operator answering the same', async () => {
+    // Keep writing while the backup is taken.
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) await setValue(nsA, 'one', `w${i}`);
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    const res = await get(op, '/api/v1/backup', tokens.backup);
+    const body = Buffer.from(await res.arrayBuffer());
+    writing = false;
+    await writer;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.sqlite3');
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="hindsight-.*\.db"$/,
+    );
+    const seq = Number(res.headers.get('x-hindsight-sequence'));
+    const file = join(await tmp('hindsight-backup-file-'), 'backup.db');
+    await writeFile(file, body);
+    expect(inspectHistoryFile(file).seq).toBe(seq);
+
+    const restored = await OperatorProcess.start({
+      kubeconfig,
+      dataDir: await tmp('hindsight-restored-'),
+      args: ['--restore', file],
+    });
+    try {
+      await restored.waitForLog('Restored history from a backup');
+      for (const ns of [nsA, nsB]) {
+        for (const name of ['one', 'two']) {
+          const path = `/api/v1/resources?namespace=${ns}&kind=ConfigMap&name=${name}`;
+          const [a, b] = await Promise.all(
+            [op, restored].map((o) => json<{ items: { uid: string }[] }>(o, path)),
+          );
+          expect(b!.items.map((x) => x.uid)).toEqual(a!.items.map((x) => x.uid));
+          const uid = a!.items[0]!.uid;
+          const upTo = async (o: OperatorProcess) =>
+            (
+              await json<{ items: Version[] }>(o, `/api/v1/objects/${uid}/versions?limit=500`)
+            ).items.filter((v) => v.seq <= seq);
+          const original = await upTo(op);
+          expect(original.length).toBeGreaterThan(0);
+          expect(await upTo(restored)).toEqual(original);
+          const last = original[0]!;
+          const at = `/api/v1/objects/${uid}/versions/${last.seq}`;
+          expect(await json(restored, at)).toEqual(await json(op, at));
+        }
+      }
+      // The backup holds changes made while it was taken, not just what came before.
+      const one = await json<{ items: { uid: string }[] }>(
+        restored,
+        `/api/v1/resources?namespace=${nsA}&kind=ConfigMap&name=one`,
+      );
+      const versions = await json<{ items: Version[] }>(
+        restored,
+        `/api/v1/objects/${one.items[0]!.uid}/versions?limit=500`,
+      );
+      expect(versions.items.length).toBeGreaterThan(3);
+    } finally {
+      await restored.stop();
+    }
+  });
+});
