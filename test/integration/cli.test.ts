@@ -472,6 +472,125 @@ current-context: reader
     expect(withoutAges(out)).toBe(withoutAges(await ok(['history', 'deploy/web'])));
   });
 
+  it('follows the live stream through the service proxy until interrupted', async () => {
+    const { versions } = JSON.parse(await ok(['history', 'deploy/web', '-o', 'json'])) as {
+      versions: Version[];
+    };
+    const since = versions[0]!.seq;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'follow', '--kinds', 'deploy,event', '--since-seq', String(since), '-o', 'json'],
+      {
+        env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: readerKubeconfig },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    try {
+      await apps.patchNamespacedDeployment({
+        name: 'web',
+        namespace: ns,
+        body: [{ op: 'replace', path: '/spec/replicas', value: 2 }],
+      });
+      const items = () =>
+        stdout
+          .split('\n')
+          .filter(Boolean)
+          .map(
+            (l) =>
+              JSON.parse(l) as {
+                kind: string;
+                seq: number;
+                object?: { kind: string; name: string };
+                version?: { paths: string[] };
+                event?: { reason: string };
+              },
+          );
+      await waitFor('the scale-up to be followed', 30_000, async () =>
+        items().some((i) => i.kind === 'occurrence' && i.event?.reason === 'ScalingReplicaSet'),
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; follow printed ${stdout} ${stderr}`, { cause: err });
+      });
+      const seen = items();
+      const seqs = seen.map((i) => i.seq);
+      expect(seqs[0]).toBeGreaterThan(since);
+      expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+      expect(seen.every((i) => i.kind === 'occurrence' || i.object?.kind === 'Deployment')).toBe(
+        true,
+      );
+      expect(seen.some((i) => i.version?.paths.includes('spec.replicas'))).toBe(true);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+  });
+
+  it('downloads a backup that restores into a working history', async () => {
+    const file = join(home, 'backup.db');
+    // A backup holds every namespace's history: it needs the hindsight-backup ClusterRole.
+    const refused = await fails(['backup', '-f', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.message).toMatch(/^error: the operator refused: .*hindsight-backup/);
+    expect(existsSync(file)).toBe(false);
+    await apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `${ns}-backup` },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'hindsight-backup',
+      },
+      subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+    });
+    const before = JSON.parse(await ok(['history', 'deploy/web', '-o', 'json'])) as {
+      versions: Version[];
+    };
+    await waitFor('the backup permission to take effect', 30_000, async () => {
+      const r = await run(['backup', '-f', file]);
+      return r.code === 0;
+    });
+    expect(readFileSync(file).subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
+
+    const restored = await mkdtemp(join(tmpdir(), 'hindsight-cli-restored-'));
+    try {
+      const out = await ok(['restore', file, '--data-dir', restored]);
+      expect(out).toMatch(/^Restored .*backup\.db \(history up to seq \d+\) as .*history\.db;/);
+      // The restored history answers like the original: run an operator on it.
+      const second = await OperatorProcess.start({
+        kubeconfig: await operatorKubeconfig(cp),
+        dataDir: restored,
+        args: ['--auth', 'none'],
+      });
+      try {
+        const after = JSON.parse(
+          await ok(['history', 'deploy/web', '-n', ns, '--server', second.url, '-o', 'json'], {
+            KUBECONFIG: join(home, 'none'),
+          }),
+        ) as { versions: Version[] };
+        const seqs = new Set(after.versions.map((v) => v.seq));
+        for (const v of before.versions) expect(seqs.has(v.seq)).toBe(true);
+      } finally {
+        await second.stop();
+      }
+      const notHistory = join(home, 'not-history.db');
+      await writeFile(notHistory, 'hello');
+      const bad = await fails(['restore', notHistory, '--data-dir', restored]);
+      expect(bad.code).toBe(1);
+      expect(bad.message).toMatch(
+        /^error: cannot restore .*not-history\.db: .*not a SQLite database/,
+      );
+    } finally {
+      await rm(restored, { recursive: true, force: true });
+      await cp.kubectl(['delete', 'clusterrolebinding', `${ns}-backup`, '--ignore-not-found']);
+    }
+  });
+
   it('answers mistakes with one line and a non-zero exit code', async () => {
     const unknownKind = await fails(['history', 'deplyo/web']);
     expect(unknownKind).toEqual({

@@ -44,10 +44,6 @@ export async function backup(ctx: Context): Promise<void> {
   ctx.err.write(`Wrote the backup to ${target}\n`);
 }
 
-interface RestoreModule {
-  restoreDatabase: (source: string, dataDir: string) => Promise<unknown>;
-}
-
 export async function restore(ctx: Context): Promise<void> {
   const dataDir = ctx.flags['data-dir'];
   if (dataDir === undefined || dataDir === '') {
@@ -56,15 +52,16 @@ export async function restore(ctx: Context): Promise<void> {
     );
   }
   const source = resolve(ctx.args[0]!);
-  // Loaded only here: it opens SQLite, which no other command needs.
-  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  const { restoreDatabase } = (await import(`../../store/backup.${ext}`)) as RestoreModule;
+  // Loaded only here: it loads SQLite, which no other command needs.
+  const { restoreDatabase } = await import('../../store/backup.ts');
+  let result;
   try {
-    await restoreDatabase(source, dataDir);
+    result = await restoreDatabase(source, dataDir);
   } catch (err) {
     throw new CliError(`cannot restore ${source}: ${(err as Error).message}`, { cause: err });
   }
+  if (result.replaced) ctx.err.write(`The database it replaced is kept as ${result.replaced}\n`);
   ctx.out.write(
-    `Restored ${source} into ${resolve(dataDir)}; start the operator with --data-dir ${dataDir}\n`,
+    `Restored ${source} (history up to seq ${result.seq}) as ${result.database}; start the operator with --data-dir ${dataDir}\n`,
   );
 }
