@@ -510,8 +510,10 @@ current-context: reader
                 event?: { reason: string };
               },
           );
-      await waitFor('the scale-up to be followed', 30_000, async () =>
-        items().some((i) => i.kind === 'occurrence' && i.event?.reason === 'ScalingReplicaSet'),
+      await waitFor('the scale-up to be followed', 30_000, () =>
+        Promise.resolve(
+          items().some((i) => i.kind === 'occurrence' && i.event?.reason === 'ScalingReplicaSet'),
+        ),
       ).catch((err: Error) => {
         throw new Error(`${err.message}; follow printed ${stdout} ${stderr}`, { cause: err });
       });
