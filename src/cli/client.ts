@@ -123,6 +123,12 @@ export class Client {
       const detail = body.detail ?? `HTTP ${res.status}`;
       switch (res.status) {
         case 401:
+          if (this.viaProxy && /^send a /.test(detail)) {
+            return new ApiError(
+              401,
+              'the operator received no bearer token through the API server proxy: it is older than this CLI and does not read X-Hindsight-Authorization; upgrade it, or port-forward to it and use --server',
+            );
+          }
           return new ApiError(
             401,
             `the operator did not accept the bearer token (${detail}); get a fresh one (for example --token $(kubectl create token NAME -n NAMESPACE)) or log in to the cluster again`,
