@@ -52,9 +52,22 @@ export async function history(ctx: Context): Promise<void> {
 export async function get(ctx: Context): Promise<void> {
   const format = parseFormat(ctx.flags.output, ['yaml', 'json']);
   const ref = parseObjectRef(ctx.args[0]!);
-  const at = parseInstant(ctx.flags.at ?? 'now', '--at', ctx.now);
   const { client } = await ctx.connect();
-  const object = await findObject(ctx, ref, at);
+  let at: number;
+  let object;
+  if (ctx.flags.at === undefined) {
+    // Without --at: the object now or, when it is gone, as it was last recorded.
+    object = await findObject(ctx, ref);
+    at = object.deletedAt ?? ctx.now;
+    if (object.deletedAt !== null) {
+      ctx.err.write(
+        `note: ${describe(object)} was deleted at ${formatTime(object.deletedAt)} (${ago(object.deletedAt, ctx.now)}); showing its last recorded state\n`,
+      );
+    }
+  } else {
+    at = parseInstant(ctx.flags.at, '--at', ctx.now);
+    object = await findObject(ctx, ref, at);
+  }
   let found: VersionBody;
   try {
     found = await client.get<VersionBody>(`/api/v1/objects/${object.uid}/at`, { time: at });
