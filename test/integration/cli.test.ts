@@ -389,6 +389,24 @@ current-context: reader
     expect(json.spec.template.spec.containers[0]!.image).toBe('web:1');
   });
 
+  it('gets a deleted object as it was last recorded', async () => {
+    const changes = JSON.parse(await ok(['changes', '--since', '10m', '-o', 'json'])) as {
+      object: { kind: string; name: string; deletedAt: number | null };
+    }[];
+    const gone = changes.find((c) => c.object.kind === 'Pod' && c.object.deletedAt !== null);
+    expect(gone, 'the rollout replaced a Pod').toBeDefined();
+    const r = await run(['get', `po/${gone!.object.name}`]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^note: Pod ${ns}/${gone!.object.name} was deleted at \\S+Z \\(\\S+ ago\\); showing its last recorded state\n$`,
+      ),
+    );
+    expect(r.stdout).toMatch(/^apiVersion: v1\nkind: Pod\n/);
+    expect(r.stdout).toContain('image: web:1');
+    expect(await ok(['history', `pod/${gone!.object.name}`])).toMatch(/\sdeleted\s/);
+  });
+
   it('diffs the rollout by time and by version', async () => {
     const before = new Date(marks.beforeRollout!).toISOString();
     const byTime = await ok(['diff', 'deploy/web', '--from', before, '--to', 'now']);
