@@ -52,21 +52,16 @@ export async function history(ctx: Context): Promise<void> {
 export async function get(ctx: Context): Promise<void> {
   const format = parseFormat(ctx.flags.output, ['yaml', 'json']);
   const ref = parseObjectRef(ctx.args[0]!);
+  const asked =
+    ctx.flags.at === undefined ? undefined : parseInstant(ctx.flags.at, '--at', ctx.now);
   const { client } = await ctx.connect();
-  let at: number;
-  let object;
-  if (ctx.flags.at === undefined) {
-    // Without --at: the object now or, when it is gone, as it was last recorded.
-    object = await findObject(ctx, ref);
-    at = object.deletedAt ?? ctx.now;
-    if (object.deletedAt !== null) {
-      ctx.err.write(
-        `note: ${describe(object)} was deleted at ${formatTime(object.deletedAt)} (${ago(object.deletedAt, ctx.now)}); showing its last recorded state\n`,
-      );
-    }
-  } else {
-    at = parseInstant(ctx.flags.at, '--at', ctx.now);
-    object = await findObject(ctx, ref, at);
+  // Without --at: the object now or, when it is gone, as it was last recorded.
+  const object = await findObject(ctx, ref, asked);
+  const at = asked ?? object.deletedAt ?? ctx.now;
+  if (asked === undefined && object.deletedAt !== null) {
+    ctx.err.write(
+      `note: ${describe(object)} was deleted at ${formatTime(object.deletedAt)} (${ago(object.deletedAt, ctx.now)}); showing its last recorded state\n`,
+    );
   }
   let found: VersionBody;
   try {
