@@ -196,7 +196,7 @@ async function run(options: Options, log: Logger): Promise<void> {
   );
 
   const queries = new HistoryQueries(readerDb);
-  const streams = new StreamHub(queries);
+  const streams = new StreamHub(queries, { onCount: (n) => metrics.api.openStreams(n) });
   const backups = new Backups(dbPath, join(dataDir, 'backups'));
   await backups.clean();
   let scopes: { at: number; value: Scope[] } = { at: 0, value: [] };
@@ -210,6 +210,7 @@ async function run(options: Options, log: Logger): Promise<void> {
     auth: options.auth === 'token' ? new KubeAuth(http) : null,
     streams,
     backups,
+    metrics: metrics.api,
     logError: (err) => log.warn('An answer failed after it started', { error: err }),
   });
   const server = await listen(
