@@ -329,6 +329,76 @@ describe('web UI in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('pans, zooms, filters by label, shades recording gaps and says when nothing was recorded', async () => {
+    const p = await context.newPage();
+    p.on('pageerror', (err) => pageErrors.push(err.message));
+    // A recording gap in the middle of every answer: the API's gaps are tested with the API;
+    // here, that the UI draws what it is given.
+    await p.route('**/api/v1/timeline*', async (route) => {
+      const res = await route.fetch();
+      if (!res.ok()) return route.fulfill({ response: res });
+      const body = (await res.json()) as { window: { from: number; to: number }; gaps: unknown[] };
+      const { from, to } = body.window;
+      body.gaps.push({
+        watch: 'pods',
+        group: '',
+        resource: 'pods',
+        namespace: ns,
+        start: Math.round((from + to) / 2),
+        end: Math.round((from + to) / 2 + (to - from) / 10),
+        reason: 'WatchExpired',
+      });
+      await route.fulfill({ response: res, json: body });
+    });
+    const to0 = Date.now() + 60_000;
+    const from0 = to0 - 20 * 60_000;
+    const iso = (t: number) => new Date(t).toISOString();
+    await p.goto(`${op.url}/?namespace=${ns}&from=${iso(from0)}&to=${iso(to0)}`);
+    await p.fill('input[name=token]', token);
+    await p.click('form.state.auth button[type=submit]');
+    await p.locator('.lane').first().waitFor();
+    const laneCount = await p.locator('.lane').count();
+    expect(await p.locator('.lane rect.gap').count()).toBe(laneCount);
+    expect(await p.locator('.summary').textContent()).toContain('1 recording gaps');
+    await p.screenshot({ path: join(SCREENSHOTS, '06-gap.png') });
+
+    const windowOf = () => {
+      const q = new URL(p.url()).searchParams;
+      return { from: Date.parse(q.get('from')!), to: Date.parse(q.get('to')!) };
+    };
+    // Dragging a quarter of the track to the right shows a quarter of the window earlier.
+    const track = (await p.locator('.lane svg.track').first().boundingBox())!;
+    const y = track.y + track.height / 2;
+    await p.mouse.move(track.x + track.width / 2, y);
+    await p.mouse.down();
+    await p.mouse.move(track.x + (track.width * 3) / 4, y, { steps: 5 });
+    await p.mouse.up();
+    await expect.poll(() => windowOf().from).toBeLessThan(from0);
+    const panned = windowOf();
+    expect(panned.to - panned.from).toBe(to0 - from0);
+    expect(Math.abs(from0 - panned.from - (to0 - from0) / 4)).toBeLessThan((to0 - from0) / 50);
+
+    // Ctrl + wheel up over the chart zooms in.
+    await p.keyboard.down('Control');
+    await p.mouse.wheel(0, -120);
+    await p.keyboard.up('Control');
+    await expect.poll(() => windowOf().to - windowOf().from).toBeLessThan(to0 - from0);
+
+    // Labels: a selector that matches the rollout keeps it, one that matches nothing says so.
+    await p.goto(`${op.url}/?namespace=${ns}&label=app%3Dweb`);
+    await p.locator('.lane').first().waitFor();
+    expect(await p.locator('.lane').count()).toBe(laneCount);
+    await p.fill('input[name=label]', 'app=nothing');
+    await p.press('input[name=label]', 'Enter');
+    await p.getByText('No object matches the filters').waitFor();
+
+    // A window before anything was recorded.
+    await p.goto(`${op.url}/?namespace=${ns}&from=2020-01-01T00:00:00Z&to=2020-01-01T01:00:00Z`);
+    await p.getByText('No history in this window').waitFor();
+    await p.close();
+    expect(pageErrors).toEqual([]);
+  });
+
   it('says what went wrong when the API is unreachable or the token is refused', async () => {
     const p = await context.newPage();
     await p.goto(`${op.url}/?namespace=${ns}`);
