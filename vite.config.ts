@@ -8,6 +8,10 @@ export default defineConfig({
   base: '/',
   publicDir: false,
   logLevel: 'warn',
+  // `npm run dev:ui`: the API comes from an operator running locally (npm start).
+  server: {
+    proxy: { '/api': process.env.HINDSIGHT_URL ?? 'http://127.0.0.1:8080' },
+  },
   build: {
     outDir: join(import.meta.dirname, 'dist/ui'),
     emptyOutDir: true,

@@ -2,7 +2,7 @@
 // using the History API, so every view has a URL that can be shared.
 import './style.css';
 import { storedToken, storeToken } from './api.ts';
-import { empty } from './status.ts';
+import { empty, TOKEN_CHANGED } from './status.ts';
 import { link } from './dom.ts';
 import { ObjectView } from './object.ts';
 import { TimelineView } from './timeline.ts';
@@ -61,6 +61,9 @@ document.addEventListener('click', (e) => {
   navigate(a.pathname + a.search);
 });
 window.addEventListener('popstate', route);
+window.addEventListener(TOKEN_CHANGED, () => {
+  forget.hidden = storedToken() === null;
+});
 forget.addEventListener('click', () => {
   storeToken(null);
   // Start over so nothing read with the old token stays on screen.

@@ -3,6 +3,9 @@
 import { ApiError, storedToken, storeToken } from './api.ts';
 import { h } from './dom.ts';
 
+/** Dispatched on window when the reader gives a token. */
+export const TOKEN_CHANGED = 'hindsight:token';
+
 export function loading(what: string): HTMLElement {
   return h('p', { class: 'state loading', role: 'status' }, `Loading ${what}…`);
 }
@@ -77,6 +80,7 @@ function tokenPrompt(retry: () => void): HTMLElement {
       onsubmit: (e: Event) => {
         e.preventDefault();
         storeToken(input.value);
+        window.dispatchEvent(new Event(TOKEN_CHANGED));
         retry();
       },
     },

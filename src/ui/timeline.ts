@@ -1,5 +1,5 @@
 // The timeline page: controls whose values live in the URL, and the swimlane chart.
-import { get, getAll } from './api.ts';
+import { ApiError, get, getAll } from './api.ts';
 import { h, link, replace } from './dom.ts';
 import { dateTime, duration } from './format.ts';
 import { drawAxis, drawLane, LABEL_WIDTH, type Scale } from './lanes-svg.ts';
@@ -284,9 +284,13 @@ export class TimelineView {
     try {
       const { items } = await getAll<ObjectSummary>('/resources', {}, undefined, 2);
       this.namespaces = [...new Set(items.map((o) => o.namespace).filter(Boolean))].sort();
-    } catch {
-      // Suggestions only: the timeline's own request reports what is wrong.
+    } catch (err) {
+      // Suggestions only: the timeline's own request reports what is wrong. Without a namespace
+      // there is no such request, so a missing token is asked for here.
       this.namespaces = null;
+      if (!this.state.namespace && err instanceof ApiError && err.kind === 'auth') {
+        this.chartEl.replaceChildren(failure(err, () => this.load(true)));
+      }
       return;
     }
     this.namespaceList.replaceChildren(...this.namespaces.map((n) => h('option', { value: n })));

@@ -401,10 +401,14 @@ describe('web UI in Chromium', () => {
 
   it('says what went wrong when the API is unreachable or the token is refused', async () => {
     const p = await context.newPage();
-    await p.goto(`${op.url}/?namespace=${ns}`);
+    // Without a namespace the page asks for a token too, then offers the recorded namespaces.
+    await p.goto(`${op.url}/`);
     await p.fill('input[name=token]', token);
     await p.click('form.state.auth button[type=submit]');
+    await p.locator('.ns-list').getByText(ns, { exact: true }).click();
     await p.locator('.lane').first().waitFor();
+    expect(new URL(p.url()).searchParams.get('namespace')).toBe(ns);
+    expect(await p.isVisible('#forget-token')).toBe(true);
     // The network fails under the page: the next load says so, and offers to try again.
     await p.route('**/api/v1/timeline*', (route) => route.abort('connectionrefused'));
     await p.click('button[data-action=Refresh]');
