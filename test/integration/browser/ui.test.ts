@@ -147,12 +147,22 @@ describe('web UI in Chromium', () => {
         d.status.replicas === 2
       );
     });
+    // Everything the assertions read, recorded: both ReplicaSets, the old Pods' deletions and
+    // the deployment controller's Events.
     await waitFor('the rollout to be recorded', 30_000, async () => {
       const rs = await api<{ items: Obj[] }>(`/api/v1/resources?namespace=${ns}&kind=ReplicaSet`);
-      const pods = await api<{ items: Obj[] }>(
+      const pods = await api<{ items: (Obj & { deletedAt: number | null })[] }>(
         `/api/v1/resources?namespace=${ns}&kind=Pod&includeDeleted=true`,
       );
-      return rs.items.length === 2 && pods.items.length >= 4;
+      const events = await api<{ items: unknown[] }>(
+        `/api/v1/events?namespace=${ns}&reason=ScalingReplicaSet`,
+      );
+      return (
+        rs.items.length === 2 &&
+        pods.items.filter((p) => p.deletedAt !== null).length >= 2 &&
+        pods.items.length >= 4 &&
+        events.items.length > 0
+      );
     });
 
     browser = await chromium.launch({
