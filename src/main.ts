@@ -14,6 +14,7 @@ import { createApp } from './http/app.ts';
 import { KubeAuth, type Scope } from './http/auth.ts';
 import { StreamHub } from './http/stream.ts';
 import { Readiness } from './http/health.ts';
+import { uiRouter } from './http/ui.ts';
 import { connect, ConnectError } from './kube/connect.ts';
 import { Discovery } from './kube/discovery.ts';
 import { KubeHttp } from './kube/http.ts';
@@ -218,6 +219,7 @@ async function run(options: Options, log: Logger): Promise<void> {
       registry: metrics.registry,
       readiness,
       api,
+      ui: uiRouter(),
       logError: (err) => log.error('API request failed', { error: err }),
     }),
     options,
@@ -227,7 +229,7 @@ async function run(options: Options, log: Logger): Promise<void> {
   log.info('Serving HTTP', {
     address,
     auth: options.auth,
-    endpoints: ['/api/v1', '/healthz', '/readyz', '/metrics'],
+    endpoints: ['/', '/api/v1', '/healthz', '/readyz', '/metrics'],
   });
 
   await new Promise<void>((resolveStop) => {
