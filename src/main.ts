@@ -14,6 +14,7 @@ import { createApp } from './http/app.ts';
 import { KubeAuth, type Scope } from './http/auth.ts';
 import { StreamHub } from './http/stream.ts';
 import { Readiness } from './http/health.ts';
+import { uiRouter } from './http/ui.ts';
 import { connect, ConnectError } from './kube/connect.ts';
 import { Discovery } from './kube/discovery.ts';
 import { KubeHttp } from './kube/http.ts';
@@ -196,7 +197,7 @@ async function run(options: Options, log: Logger): Promise<void> {
   );
 
   const queries = new HistoryQueries(readerDb);
-  const streams = new StreamHub(queries);
+  const streams = new StreamHub(queries, { onCount: (n) => metrics.api.openStreams(n) });
   const backups = new Backups(dbPath, join(dataDir, 'backups'));
   await backups.clean();
   let scopes: { at: number; value: Scope[] } = { at: 0, value: [] };
@@ -210,6 +211,7 @@ async function run(options: Options, log: Logger): Promise<void> {
     auth: options.auth === 'token' ? new KubeAuth(http) : null,
     streams,
     backups,
+    metrics: metrics.api,
     logError: (err) => log.warn('An answer failed after it started', { error: err }),
   });
   const server = await listen(
@@ -217,6 +219,7 @@ async function run(options: Options, log: Logger): Promise<void> {
       registry: metrics.registry,
       readiness,
       api,
+      ui: uiRouter(),
       logError: (err) => log.error('API request failed', { error: err }),
     }),
     options,
@@ -226,7 +229,7 @@ async function run(options: Options, log: Logger): Promise<void> {
   log.info('Serving HTTP', {
     address,
     auth: options.auth,
-    endpoints: ['/api/v1', '/healthz', '/readyz', '/metrics'],
+    endpoints: ['/', '/api/v1', '/healthz', '/readyz', '/metrics'],
   });
 
   await new Promise<void>((resolveStop) => {

@@ -14,6 +14,7 @@ import {
 import { OPENAPI } from './openapi.ts';
 import * as p from './params.ts';
 import { badParam, notFound, ProblemError } from './problem.ts';
+import { measureRequests, type ApiMetrics } from './api-metrics.ts';
 import { parseStreamRequest, type StreamHub } from './stream.ts';
 
 export interface ApiDeps {
@@ -26,6 +27,7 @@ export interface ApiDeps {
   streams?: StreamHub;
   /** Backups of the history volume (/backup); absent: the endpoint answers 404. */
   backups?: Backups;
+  metrics?: ApiMetrics;
   /** Logs failures that happen after an answer started (a stream, a download). */
   logError?: (err: unknown) => void;
   now?: () => number;
@@ -41,6 +43,7 @@ export function apiRouter(deps: ApiDeps): Router {
   const now = deps.now ?? Date.now;
   const auth = deps.auth;
 
+  if (deps.metrics) r.use(measureRequests(deps.metrics));
   r.get('/openapi.json', (_req, res) => {
     res.json(OPENAPI);
   });
@@ -259,6 +262,7 @@ export function apiRouter(deps: ApiDeps): Router {
       if (auth) {
         const caller = res.locals.caller as Caller;
         if (!(await auth.can(caller, 'get', BACKUP_PERMISSION))) {
+          deps.metrics?.backup('forbidden');
           throw new ProblemError(
             403,
             'Forbidden',
@@ -267,6 +271,7 @@ export function apiRouter(deps: ApiDeps): Router {
         }
       }
       if (backups.busy) {
+        deps.metrics?.backup('busy');
         res.set('Retry-After', '30');
         throw new ProblemError(
           503,
@@ -289,6 +294,7 @@ export function apiRouter(deps: ApiDeps): Router {
         },
         (err) => {
           void b.release();
+          deps.metrics?.backup(err ? 'failed' : 'sent', err ? 0 : b.bytes);
           if (err) {
             if (res.headersSent) deps.logError?.(err);
             else next(err);

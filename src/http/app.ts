@@ -1,4 +1,4 @@
-// The HTTP application: health endpoints, metrics and the REST API (the UI mounts here later).
+// The HTTP application: health endpoints, metrics, the REST API and the web UI.
 import express, { type Express, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Readiness } from './health.ts';
@@ -8,11 +8,13 @@ export interface AppDeps {
   registry: Registry;
   readiness: Readiness;
   api?: Router;
+  /** The web UI at / (see ui.ts). */
+  ui?: Router;
   /** Logs unexpected errors of API requests. */
   logError?: (err: unknown) => void;
 }
 
-export function createApp({ registry, readiness, api, logError }: AppDeps): Express {
+export function createApp({ registry, readiness, api, ui, logError }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -30,9 +32,8 @@ export function createApp({ registry, readiness, api, logError }: AppDeps): Expr
     registry.metrics().then((text) => res.type(registry.contentType).send(text), next);
   });
 
-  if (api) {
-    app.use('/api/v1', api);
-    app.use(errorHandler(logError ?? (() => {})));
-  }
+  if (api) app.use('/api/v1', api);
+  if (ui) app.use(ui);
+  if (api || ui) app.use(errorHandler(logError ?? (() => {})));
   return app;
 }

@@ -25,6 +25,8 @@ export interface StreamOptions {
   maxStreams?: number;
   /** Records read per query. */
   batch?: number;
+  /** Told the number of open streams whenever it changes. */
+  onCount?: (open: number) => void;
 }
 
 /** The query of one stream, parsed from the request. */
@@ -69,6 +71,7 @@ export class StreamHub {
       maxDurationMs: opts.maxDurationMs ?? 30 * 60_000,
       maxStreams: opts.maxStreams ?? 256,
       batch: opts.batch ?? 200,
+      onCount: opts.onCount ?? (() => {}),
     };
   }
 
@@ -108,6 +111,7 @@ export class StreamHub {
       waiter.wake();
     };
     this.open.add(res);
+    this.o.onCount(this.open.size);
     res.on('close', end);
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -165,6 +169,7 @@ export class StreamHub {
       throw err;
     } finally {
       this.open.delete(res);
+      this.o.onCount(this.open.size);
       res.off('close', end);
       res.end();
     }

@@ -1,6 +1,7 @@
 // Every Prometheus metric of Hindsight is defined here, on one registry owned by the process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ControllerMetrics } from '../controllers/history-policy/controller.ts';
+import type { ApiMetrics } from '../http/api-metrics.ts';
 import type { ReflectorMetrics } from '../kube/reflector.ts';
 import type { RecorderMetrics } from '../recorder/recorder.ts';
 
@@ -14,6 +15,7 @@ export interface Metrics {
   recorder: RecorderMetrics;
   reflector: ReflectorMetrics;
   controller: ControllerMetrics;
+  api: ApiMetrics;
 }
 
 export function createMetrics(version: string): Metrics {
@@ -128,6 +130,36 @@ export function createMetrics(version: string): Metrics {
     registers,
   });
 
+  const apiRequests = new Counter({
+    name: 'hindsight_api_requests_total',
+    help: 'Answered requests of the history API, by route pattern and status code.',
+    labelNames: ['route', 'code'],
+    registers,
+  });
+  const apiDuration = new Histogram({
+    name: 'hindsight_api_request_duration_seconds',
+    help: 'Time to answer a request of the history API, by route pattern (live streams excluded).',
+    labelNames: ['route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const apiStreams = new Gauge({
+    name: 'hindsight_api_streams',
+    help: 'Live streams (/api/v1/stream) open now.',
+    registers,
+  });
+  const apiBackups = new Counter({
+    name: 'hindsight_api_backups_total',
+    help: 'Backup downloads asked for, by result (sent, forbidden, busy, failed).',
+    labelNames: ['result'],
+    registers,
+  });
+  const apiBackupBytes = new Counter({
+    name: 'hindsight_api_backup_bytes_total',
+    help: 'Bytes of backups sent.',
+    registers,
+  });
+
   return {
     registry,
     buildInfo,
@@ -156,6 +188,17 @@ export function createMetrics(version: string): Metrics {
       reconciled: (s, ok) => {
         reconcileDuration.observe(s);
         if (!ok) reconcileErrors.inc();
+      },
+    },
+    api: {
+      request: (route, code, s) => {
+        apiRequests.inc({ route, code: String(code) });
+        if (route !== '/stream') apiDuration.observe({ route }, s);
+      },
+      openStreams: (n) => apiStreams.set(n),
+      backup: (result, bytes) => {
+        apiBackups.inc({ result });
+        if (bytes) apiBackupBytes.inc(bytes);
       },
     },
   };

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { build } from 'vite';
 import { startControlPlane } from './control-plane.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -13,6 +15,10 @@ const PORT = Number(process.env.HINDSIGHT_DEMO_PORT ?? 8080);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist/ui/index.html'))) {
+    console.log('Building the web UI…');
+    await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  }
   const dir = await mkdtemp(join(tmpdir(), 'hindsight-demo-'));
   console.log('Starting a local control plane…');
   const cp = await startControlPlane({ dir: join(dir, 'cluster'), owner: process.pid });

@@ -250,5 +250,21 @@ describe('live stream and backup', () => {
     } finally {
       await restored.stop();
     }
+    // What the operator's metrics say about it: one backup sent, two refused, by route.
+    const metrics = await (await fetch(`${op.url}/metrics`)).text();
+    const value = (series: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(`${series} `))
+          ?.split(' ')[1],
+      );
+    expect(value('hindsight_api_backups_total{result="sent"}')).toBe(1);
+    expect(value('hindsight_api_backups_total{result="forbidden"}')).toBe(2);
+    expect(value('hindsight_api_backup_bytes_total')).toBe(body.length);
+    expect(value('hindsight_api_requests_total{route="/backup",code="403"}')).toBe(2);
+    expect(
+      value('hindsight_api_requests_total{route="/stream",code="200"}'),
+    ).toBeGreaterThanOrEqual(3);
   });
 });

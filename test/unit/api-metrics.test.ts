@@ -1,0 +1,64 @@
+// The history API's request metrics are labelled by route pattern, never by the raw path.
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ApiMetrics } from '../../src/http/api-metrics.ts';
+import { apiRouter } from '../../src/http/api.ts';
+import { createApp } from '../../src/http/app.ts';
+import { Readiness } from '../../src/http/health.ts';
+import { openDatabase, type Db } from '../../src/store/db.ts';
+import { HistoryQueries } from '../../src/store/queries.ts';
+
+let dir: string;
+let db: Db;
+let server: Server;
+let base: string;
+const seen: [string, number][] = [];
+const metrics: ApiMetrics = {
+  request: (route, code) => seen.push([route, code]),
+  openStreams: () => {},
+  backup: () => {},
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hindsight-api-metrics-'));
+  openDatabase(join(dir, 'history.db')).close();
+  db = openDatabase(join(dir, 'history.db'), { readonly: true });
+  const api = apiRouter({ queries: new HistoryQueries(db), scopes: () => [], auth: null, metrics });
+  server = createApp({ registry: new Registry(), readiness: new Readiness(), api }).listen(
+    0,
+    '127.0.0.1',
+  );
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('labels each answered request with its route pattern and status code', async () => {
+  for (const path of [
+    '/objects/0a1b-2c3d/versions',
+    '/objects/ffff-0000/versions',
+    '/resources?limit=0',
+    '/resources',
+    '/no/such/endpoint',
+  ]) {
+    await (await fetch(`${base}${path}`)).arrayBuffer();
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  expect(seen).toEqual([
+    ['/objects/:uid/versions', 404],
+    ['/objects/:uid/versions', 404],
+    ['/resources', 400],
+    ['/resources', 200],
+    ['unmatched', 404],
+  ]);
+});
