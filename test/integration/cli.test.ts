@@ -3,161 +3,19 @@
 // CLI's default path — the kube-apiserver's service proxy with a ServiceAccount token — is the
 // one a user in a real cluster takes.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type ControlPlane } from '../cluster/control-plane.ts';
+import { BIN, ensureBuilt, exec, withoutAges } from './cli-binary.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
+import { exposeThroughService, HOST_NODE, machineAddress } from './operator-service.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'dist/cli/main.js');
 const apps = kubeConfig().makeApiClient(AppsV1Api);
-const HOST_NODE = 'hindsight-cli-host';
-
-/** A table with its ages (`12s ago`, which change between two runs) blanked. */
-function withoutAges(table: string): string {
-  return table.replace(/\d+[smhd](\d+[mh])? ago/g, 'AGE').replace(/ +/g, ' ');
-}
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function exec(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** `npm test` alone does not build: build the CLI when dist/ is missing or older than src/. */
-async function ensureBuilt(): Promise<void> {
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
-  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  const r = await exec(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], {
-    PATH: process.env.PATH,
-  });
-  if (r.code !== 0) throw new Error(`the build failed:\n${r.stdout}${r.stderr}`);
-}
-
-/** An IPv4 address of this machine other than loopback: the API server may proxy to it. */
-function machineAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  throw new Error('this machine has no non-loopback IPv4 address for the service proxy test');
-}
-
-/**
- * Puts the operator (a local process listening on `address`) behind Service
- * hindsight-system/hindsight, as its Pod would be in a cluster. The API server proxies only to
- * endpoints that are Pods with that IP, so a Pod is made to have it: host-network Pods take their
- * Node's address, and this Node (kept free of other Pods by a taint) has the machine's.
- */
-async function exposeThroughService(
-  cp: ControlPlane,
-  address: string,
-  port: number,
-): Promise<void> {
-  await apply({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: HOST_NODE, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
-    spec: { taints: [{ key: 'hindsight.dev/test-host', effect: 'NoSchedule' }] },
-  });
-  await cp.kubectl([
-    'patch',
-    'node',
-    HOST_NODE,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      status: {
-        addresses: [
-          { type: 'InternalIP', address },
-          { type: 'Hostname', address: HOST_NODE },
-        ],
-      },
-    }),
-  ]);
-  await apply({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'hindsight-0', namespace: 'hindsight-system', labels: { app: 'hindsight' } },
-    spec: {
-      nodeName: HOST_NODE,
-      hostNetwork: true,
-      tolerations: [{ key: 'hindsight.dev/test-host', operator: 'Exists' }],
-      containers: [{ name: 'operator', image: 'hindsight:test' }],
-    },
-  });
-  await waitFor(
-    'the stand-in Pod to have the address',
-    30_000,
-    async () =>
-      (await cp.kubectl([
-        'get',
-        'pod',
-        '-n',
-        'hindsight-system',
-        'hindsight-0',
-        '-o',
-        'jsonpath={.status.podIP}',
-      ])) === address,
-  );
-  await apply(
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'hindsight', namespace: 'hindsight-system' },
-      spec: { ports: [{ name: 'http', port: 80, targetPort: port, protocol: 'TCP' }] },
-    },
-    {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: {
-        name: 'hindsight-test',
-        namespace: 'hindsight-system',
-        labels: {
-          'kubernetes.io/service-name': 'hindsight',
-          'endpointslice.kubernetes.io/managed-by': 'hindsight-tests',
-        },
-      },
-      addressType: 'IPv4',
-      endpoints: [
-        {
-          addresses: [address],
-          conditions: { ready: true },
-          targetRef: { kind: 'Pod', name: 'hindsight-0', namespace: 'hindsight-system' },
-        },
-      ],
-      ports: [{ name: 'http', port, protocol: 'TCP' }],
-    },
-  );
-}
 
 describe('hindsight CLI', () => {
   let cp: ControlPlane;
