@@ -60,6 +60,10 @@ api() { curl -sfk -H "Authorization: Bearer $TOKEN" -H "X-Hindsight-Authorizatio
 wait_for "two ReplicaSets of web in the history" 60 \
   sh -c "$(declare -f api); TOKEN=$TOKEN PROXY=$PROXY; api '/api/v1/resources?namespace=e2e&kind=ReplicaSet' | grep -o '\"kind\":\"ReplicaSet\"' | wc -l | grep -qx 2"
 api '/api/v1/resources?namespace=e2e&kind=Deployment&name=web' | grep -q '"name":"web"'
+step "the CLI, through the same proxy"
+[ -f dist/cli/main.js ] || npm run build
+node dist/cli/main.js history deploy/web -n e2e --token "$TOKEN" | tee /dev/stderr | grep -q modified
+node dist/cli/main.js changes -n e2e --since 1h --token "$TOKEN" -o json | grep -q '"ReplicaSet"'
 step "the UI is served"
 api '/' | grep -qi '<html'
 echo "e2e: passed"

@@ -58,7 +58,7 @@ describe('hindsight CLI', () => {
     const kubeconfig = await operatorKubeconfig(cp);
     await cp.kubectl(['create', 'namespace', ns]);
     // The caller: a ServiceAccount that may read the namespace and reach the operator's Service
-    // through the API server's proxy.
+    // through the API server's proxy (bound to the shipped hindsight-cli Role).
     await apply(
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: ns } },
       {
@@ -70,22 +70,10 @@ describe('hindsight CLI', () => {
       },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: `${ns}-proxy`, namespace: 'hindsight-system' },
-        rules: [
-          {
-            apiGroups: [''],
-            resources: ['services/proxy'],
-            resourceNames: ['hindsight', 'http:hindsight:http'],
-            verbs: ['get'],
-          },
-        ],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
         metadata: { name: `${ns}-proxy`, namespace: 'hindsight-system' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${ns}-proxy` },
+        // The hindsight-cli Role of manifests/rbac.yaml.
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'hindsight-cli' },
         subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
       },
     );
