@@ -1,6 +1,11 @@
 // The REST API under /api/v1: validate input, authorize, call a store query, shape the answer.
 import { Router, type Request, type Response } from 'express';
-import { QueryError, type HistoryQueries } from '../store/queries.ts';
+import { QueryError } from '../store/queries.ts';
+import {
+  QueryTimeoutError,
+  QueryUnavailableError,
+  type QueryService,
+} from '../store/query-pool.ts';
 import {
   ALLOW_ALL,
   requireCaller,
@@ -15,7 +20,8 @@ import * as p from './params.ts';
 import { badParam, notFound, ProblemError } from './problem.ts';
 
 export interface ApiDeps {
-  queries: HistoryQueries;
+  /** The queries, run off the event loop (QueryPool). */
+  queries: QueryService;
   /** Resources and namespaces history exists for (what access is computed over). */
   scopes: () => Scope[];
   /** null: no authentication (`--auth=none`, loopback only). */
@@ -24,6 +30,17 @@ export interface ApiDeps {
 }
 
 const MAX_BUCKETS = 1000;
+
+/** Errors of the query service as problems: bad input 400, overload and timeouts 503. */
+function toProblem(err: unknown): unknown {
+  if (err instanceof QueryError) {
+    return badParam(err.field, err.message.slice(err.field.length + 1));
+  }
+  if (err instanceof QueryUnavailableError || err instanceof QueryTimeoutError) {
+    return new ProblemError(503, 'Service unavailable', err.message);
+  }
+  return err;
+}
 
 export function apiRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -55,12 +72,12 @@ export function apiRouter(deps: ApiDeps): Router {
             );
           else res.json(body);
         },
-        (err: unknown) =>
-          next(
-            err instanceof QueryError
-              ? badParam(err.field, err.message.slice(err.field.length + 1))
-              : err,
-          ),
+        (err: unknown) => {
+          if (err instanceof QueryUnavailableError) {
+            res.set('Retry-After', String(err.retryAfterSeconds));
+          }
+          next(toProblem(err));
+        },
       );
     };
   const q = (req: Request) => req.query as p.Query;
@@ -201,7 +218,7 @@ export function apiRouter(deps: ApiDeps): Router {
       const query = q(req);
       const ns = p.namespace({ namespace: req.params.namespace });
       return {
-        items: deps.queries.namespaceState(
+        items: await deps.queries.namespaceState(
           ns!,
           p.time(query, 'at', now(), now()),
           { kinds: p.kinds(query) },
