@@ -105,7 +105,7 @@ export class Timelines {
 
     const rows: TimelineRow[] = [];
     const byId = new Map<number, TimelineRow>();
-    const byUid = new Map<string, TimelineRow>();
+    const byUid = new Map<string, number>();
     for (const { o, chain } of ordered) {
       const row: TimelineRow = {
         uid: o.uid,
@@ -120,36 +120,56 @@ export class Timelines {
       };
       rows.push(row);
       byId.set(o.id, row);
-      byUid.set(o.uid, row);
+      byUid.set(o.uid, rows.length - 1);
     }
     if (rows.length) {
-      // Per object in sequence order: the join walks the index range of each id in turn.
+      // Per object in sequence order: the join walks the index range of each id in turn, so
+      // the rows of one object come together and one map lookup serves them all.
       const ids = JSON.stringify([...byId.keys()]);
+      let lastId = -1;
+      let changes: TimelineRow['changes'] | undefined;
       for (const [objectId, seq, time, type] of this.s.ticks.all(ids, w.from, w.to)) {
-        byId.get(objectId)?.changes.push({ seq, time, type });
+        if (objectId !== lastId) {
+          lastId = objectId;
+          changes = byId.get(objectId)?.changes;
+        }
+        changes?.push({ seq, time, type });
       }
     }
-    if (rows.length && can(eventScope(ns))) {
-      const cells = new Map<TimelineRow, Map<number, { normal: number; warning: number }>>();
-      for (const [uid, type, time, count] of this.s.events.all({ ns, from: w.from, to: w.to })) {
-        const row = uid === null ? undefined : byUid.get(uid);
-        if (!row) continue;
-        let buckets = cells.get(row);
-        if (!buckets)
-          cells.set(row, (buckets = new Map<number, { normal: number; warning: number }>()));
-        const b = Math.min(q.buckets - 1, Math.floor((time - w.from) / bucketMs));
-        let cell = buckets.get(b);
-        if (!cell) buckets.set(b, (cell = { normal: 0, warning: 0 }));
-        if (type === 'Warning') cell.warning += count;
-        else cell.normal += count;
-      }
-      for (const [row, buckets] of cells) {
-        row.events = [...buckets]
-          .sort((a, b) => a[0] - b[0])
-          .map(([bucket, c]) => ({ bucket, ...c }));
-      }
-    }
+    if (rows.length && can(eventScope(ns))) this.heatmap(rows, byUid, ns, w, q.buckets, bucketMs);
     return { window: w, bucketMs, rows, gaps: this.gaps(ns, w, can), truncated };
+  }
+
+  /**
+   * Event counts per row and bucket, by severity. One map keyed by row and bucket together (one
+   * lookup per occurrence, for the hundred thousand occurrences of a busy day), then per row.
+   */
+  private heatmap(
+    rows: TimelineRow[],
+    byUid: Map<string, number>,
+    ns: string,
+    w: { from: number; to: number },
+    buckets: number,
+    bucketMs: number,
+  ): void {
+    const cells = new Map<number, { normal: number; warning: number }>();
+    for (const [uid, type, time, count] of this.s.events.all({ ns, from: w.from, to: w.to })) {
+      const row = uid === null ? undefined : byUid.get(uid);
+      if (row === undefined) continue;
+      const key = row * buckets + Math.min(buckets - 1, Math.floor((time - w.from) / bucketMs));
+      let cell = cells.get(key);
+      if (!cell) cells.set(key, (cell = { normal: 0, warning: 0 }));
+      if (type === 'Warning') cell.warning += count;
+      else cell.normal += count;
+    }
+    const keys = [...cells.keys()].sort((a, b) => a - b);
+    for (const key of keys) {
+      const row = rows[Math.floor(key / buckets)] as TimelineRow;
+      row.events.push({
+        bucket: key % buckets,
+        ...(cells.get(key) as { normal: number; warning: number }),
+      });
+    }
   }
 
   /** Objects with their owner chains, in depth-first owner order. */
