@@ -201,7 +201,7 @@ async function run(options: Options, log: Logger): Promise<void> {
     onThreadError: (err) => log.error('A query thread failed; restarting it', { error: err }),
   });
   const api = apiRouter({
-    queries,
+    queries: queries.json,
     scopes: currentScopes,
     auth: options.auth === 'token' ? new KubeAuth(http) : null,
   });

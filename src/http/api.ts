@@ -2,9 +2,10 @@
 import { Router, type Request, type Response } from 'express';
 import { QueryError } from '../store/queries.ts';
 import {
+  JsonText,
   QueryTimeoutError,
   QueryUnavailableError,
-  type QueryService,
+  type JsonQueryService,
 } from '../store/query-pool.ts';
 import {
   ALLOW_ALL,
@@ -20,8 +21,8 @@ import * as p from './params.ts';
 import { badParam, notFound, ProblemError } from './problem.ts';
 
 export interface ApiDeps {
-  /** The queries, run off the event loop (QueryPool). */
-  queries: QueryService;
+  /** The queries, run and serialized off the event loop (QueryPool's `json`). */
+  queries: JsonQueryService;
   /** Resources and namespaces history exists for (what access is computed over). */
   scopes: () => Scope[];
   /** null: no authentication (`--auth=none`, loopback only). */
@@ -70,6 +71,7 @@ export function apiRouter(deps: ApiDeps): Router {
                 `nothing recorded at ${req.path} that you may read`,
               ),
             );
+          else if (body instanceof JsonText) res.type('application/json').send(body.text);
           else res.json(body);
         },
         (err: unknown) => {
@@ -217,14 +219,13 @@ export function apiRouter(deps: ApiDeps): Router {
     handle(async (req, res) => {
       const query = q(req);
       const ns = p.namespace({ namespace: req.params.namespace });
-      return {
-        items: await deps.queries.namespaceState(
-          ns!,
-          p.time(query, 'at', now(), now()),
-          { kinds: p.kinds(query) },
-          await access(res, 'list'),
-        ),
-      };
+      const items = await deps.queries.namespaceState(
+        ns!,
+        p.time(query, 'at', now(), now()),
+        { kinds: p.kinds(query) },
+        await access(res, 'list'),
+      );
+      return items && new JsonText(`{"items":${items.text}}`);
     }),
   );
 

@@ -29,6 +29,38 @@ export type QueryService = {
   ) => Promise<ReturnType<HistoryQueries[K]>>;
 };
 
+/** A query's answer as JSON text, serialized on its query thread. */
+export class JsonText {
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/**
+ * The queries answering JSON text: what the API sends. Serializing a day's timeline (tens of
+ * MB) and rebuilding its objects on the event loop would stall recording as the query did.
+ */
+export type JsonQueryService = {
+  [K in QueryMethod]: (...args: Parameters<HistoryQueries[K]>) => Promise<JsonText | undefined>;
+};
+
+/** Arguments of each method before its trailing Access. */
+const ARITY: Record<QueryMethod, number> = {
+  searchResources: 1,
+  object: 1,
+  versions: 2,
+  version: 2,
+  at: 2,
+  diff: 3,
+  events: 1,
+  timeline: 1,
+  namespaceState: 3,
+  changes: 1,
+  since: 2,
+};
+
 /** Too many queries waiting, or the pool is stopping: try again shortly. */
 export class QueryUnavailableError extends Error {
   override name = 'QueryUnavailableError';
@@ -104,9 +136,19 @@ export class QueryPool implements QueryService {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  /** The same queries, answering JSON text. */
+  readonly json: JsonQueryService;
 
   constructor(opts: QueryPoolOptions) {
     this.opts = { threads: 2, maxQueued: 32, timeoutMs: 30_000, ...opts };
+    const json: Record<string, (...a: unknown[]) => Promise<JsonText | undefined>> = {};
+    for (const [method, n] of Object.entries(ARITY) as [QueryMethod, number][]) {
+      json[method] = async (...a) => {
+        const text = (await this.call(method, a.slice(0, n), a[n] as Access, true)) as unknown;
+        return typeof text === 'string' ? new JsonText(text) : undefined;
+      };
+    }
+    this.json = json as JsonQueryService;
     for (let i = 0; i < this.opts.threads; i++) {
       const slot: Slot = { worker: null, job: null };
       this.slots.push(slot);
@@ -170,6 +212,7 @@ export class QueryPool implements QueryService {
     method: K,
     args: unknown[],
     access: Access,
+    json = false,
   ): Promise<ReturnType<HistoryQueries[K]>> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
@@ -189,6 +232,7 @@ export class QueryPool implements QueryService {
         method,
         args,
         grant: this.opts.allowsAll?.(access) ? { all: true } : toGrant(access, this.opts.scopes()),
+        json,
       };
       const job: Job = {
         req,

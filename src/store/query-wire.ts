@@ -18,6 +18,8 @@ export interface QueryRequest {
   /** The method's arguments without the trailing Access. */
   args: unknown[];
   grant: AccessGrant;
+  /** Answer with the result as JSON text (serialized on the query thread). */
+  json: boolean;
 }
 
 export interface WireError {

@@ -36,6 +36,7 @@ function call(req: QueryRequest): unknown {
   const args = [...req.args, access] as never[];
   const method = queries[req.method].bind(queries) as (...a: never[]) => unknown;
   const value = method(...args);
+  if (req.json) return value === undefined ? undefined : JSON.stringify(value);
   // A SinceResult is an array with a `next` property, which structured cloning would drop.
   if (req.method === 'since') {
     const r = value as unknown[] & { next: number };

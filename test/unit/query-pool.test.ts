@@ -107,6 +107,22 @@ describe('QueryPool', () => {
     }
   });
 
+  it('answers JSON text serialized on its thread, for the API to send as is', async () => {
+    const pool = new QueryPool({ path, threads: 1, scopes: () => SCOPES });
+    try {
+      const tq = { namespace: 'a', window, buckets: 10 };
+      expect((await pool.json.timeline(tq, all))?.text).toBe(
+        JSON.stringify(direct.timeline(tq, all)),
+      );
+      expect(await pool.json.object('no-such-uid', all)).toBeUndefined();
+      await expect(pool.json.timeline({ ...tq, buckets: 0 }, all)).rejects.toBeInstanceOf(
+        QueryError,
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('carries the caller Access into the thread', async () => {
     const pool = new QueryPool({ path, threads: 1, scopes: () => SCOPES });
     try {
