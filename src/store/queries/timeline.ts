@@ -184,13 +184,19 @@ export class Timelines {
       }
       return n;
     };
-    const out = objects.map((o) => {
-      const chain: OwnerRef[] = [];
-      const steps: { kind: string; name: string; uid: string; start: number | null }[] = [
-        { kind: o.kind, name: o.name, uid: o.uid, start: o.created_at },
-      ];
-      const seen = new Set([o.uid]);
-      let cur: Node = o;
+    type Step = { kind: string; name: string; uid: string; start: number | null };
+    const keyOf = (steps: Step[]) => {
+      let key = '';
+      for (let i = steps.length - 1; i >= 0; i--) {
+        const st = steps[i] as Step;
+        key +=
+          (i === steps.length - 1 ? '' : '\u0001') +
+          stepKey(st.kind, st.name, st.uid, st.start, i === steps.length - 1);
+      }
+      return key;
+    };
+    /** Walks up from `cur`, adding to chain and steps, as far as owners go. */
+    const walk = (cur: Node, chain: OwnerRef[], steps: Step[], seen: Set<string>) => {
       while (cur.owner_uid !== null && chain.length < MAX_OWNER_DEPTH && !seen.has(cur.owner_uid)) {
         const ref = { kind: cur.owner_kind ?? '', name: cur.owner_name ?? '', uid: cur.owner_uid };
         chain.push(ref);
@@ -200,14 +206,32 @@ export class Timelines {
         if (!owner) break;
         cur = owner;
       }
-      let key = '';
-      for (let i = steps.length - 1; i >= 0; i--) {
-        const st = steps[i] as (typeof steps)[number];
-        key +=
-          (i === steps.length - 1 ? '' : '\u0001') +
-          stepKey(st.kind, st.name, st.uid, st.start, i === steps.length - 1);
+    };
+    // Siblings share what is above them (a ReplicaSet's Pods, its Deployment): walked once per
+    // owner reference. A walk that would meet the object itself again (a cycle) is done apart.
+    const above = new Map<string, { chain: OwnerRef[]; prefix: string; seen: Set<string> }>();
+    const out = objects.map((o) => {
+      const self: Step = { kind: o.kind, name: o.name, uid: o.uid, start: o.created_at };
+      if (o.owner_uid !== null && o.owner_uid !== o.uid) {
+        const refKey = `${o.owner_uid}\u0000${o.owner_kind ?? ''}\u0000${o.owner_name ?? ''}`;
+        let up = above.get(refKey);
+        if (!up) {
+          const chain: OwnerRef[] = [];
+          const steps: Step[] = [];
+          const seen = new Set<string>();
+          walk(o, chain, steps, seen);
+          up = { chain, prefix: keyOf(steps), seen };
+          above.set(refKey, up);
+        }
+        if (!up.seen.has(o.uid)) {
+          const key = `${up.prefix}\u0001${stepKey(self.kind, self.name, self.uid, self.start, false)}`;
+          return { o, chain: up.chain.slice(), key };
+        }
       }
-      return { o, chain, key };
+      const chain: OwnerRef[] = [];
+      const steps: Step[] = [self];
+      walk(o, chain, steps, new Set([o.uid]));
+      return { o, chain, key: keyOf(steps) };
     });
     out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return out.map(({ o, chain }) => ({ o, chain }));
