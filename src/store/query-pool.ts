@@ -92,10 +92,16 @@ export interface QueryPoolOptions {
   allowsAll?: (access: Access) => boolean;
   /** A thread that failed outside any query (e.g. could not open the database). */
   onThreadError?: (err: Error) => void;
+  /**
+   * Each answered query (errors included): from asking to answer, and the CPU time its thread
+   * spent, which other work on the machine does not inflate.
+   */
+  onAnswer?: (a: { method: QueryMethod; args: unknown[]; wallMs: number; cpuMs: number }) => void;
 }
 
 interface Job {
   req: QueryRequest;
+  asked: number;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -165,6 +171,12 @@ export class QueryPool implements QueryService {
       if (slot.worker !== worker || !job || job.req.id !== res.id) return;
       clearTimeout(job.timer);
       slot.job = null;
+      this.opts.onAnswer?.({
+        method: job.req.method,
+        args: job.req.args,
+        wallMs: performance.now() - job.asked,
+        cpuMs: res.cpuMs,
+      });
       if (res.ok) job.resolve(res.value);
       else job.reject(fromWire(res.error));
       this.dispatch();
@@ -236,6 +248,7 @@ export class QueryPool implements QueryService {
       };
       const job: Job = {
         req,
+        asked: performance.now(),
         resolve: resolve as (v: unknown) => void,
         reject,
         timer: setTimeout(() => this.expire(job), this.opts.timeoutMs),

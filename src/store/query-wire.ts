@@ -30,8 +30,10 @@ export interface WireError {
   field?: string;
 }
 
+/** `cpuMs`: CPU time the query thread spent on it, serialization included. */
 export type QueryResponse =
-  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WireError };
+  | { id: number; ok: true; value: unknown; cpuMs: number }
+  | { id: number; ok: false; error: WireError; cpuMs: number };
 
 const scopeKey = (s: Scope) => `${s.group}\u0000${s.resource}\u0000${s.namespace}`;
 const resourceKey = (s: Pick<Scope, 'group' | 'resource'>) => `${s.group}\u0000${s.resource}`;

@@ -46,11 +46,17 @@ function call(req: QueryRequest): unknown {
 }
 
 port.on('message', (req: QueryRequest) => {
+  const start = process.threadCpuUsage();
+  const cpuMs = () => {
+    const used = process.threadCpuUsage(start);
+    return (used.user + used.system) / 1000;
+  };
   let res: QueryResponse;
   try {
-    res = { id: req.id, ok: true, value: call(req) };
+    const value = call(req);
+    res = { id: req.id, ok: true, value, cpuMs: cpuMs() };
   } catch (err) {
-    res = { id: req.id, ok: false, error: wireError(err) };
+    res = { id: req.id, ok: false, error: wireError(err), cpuMs: cpuMs() };
   }
   port.postMessage(res);
 });

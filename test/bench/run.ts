@@ -6,6 +6,13 @@
 import { fileURLToPath } from 'node:url';
 import { ingest, type IngestSummary } from './ingest.ts';
 import { measureMemory, type MemoryFigures } from './memory.ts';
+import {
+  describeQueries,
+  queryLatency,
+  queryRows,
+  type QueryLatencyConfig,
+  type QueryLatencyResult,
+} from './queries.ts';
 import { describeMachine, machine, printTable, writeJson } from './report.ts';
 import {
   duplicatesScenario,
@@ -34,6 +41,8 @@ export interface Config {
   memoryReps: number;
   /** Also record the largest size with a capped V8 young generation (diagnostic). */
   cappedMemory: boolean;
+  /** Query latency on a day of history while ingesting 200 changes/s. */
+  queries: QueryLatencyConfig;
 }
 
 const QUICK: Config = {
@@ -47,6 +56,7 @@ const QUICK: Config = {
   memorySizes: [10_000, 50_000],
   memoryReps: 1,
   cappedMemory: false,
+  queries: { historyChanges: 30_000, namespaces: 2, seconds: 8 },
 };
 
 const FULL: Config = {
@@ -60,10 +70,11 @@ const FULL: Config = {
   memorySizes: [10_000, 50_000, 150_000],
   memoryReps: 3,
   cappedMemory: true,
+  queries: { historyChanges: 1_000_000, namespaces: 2, seconds: 60 },
 };
 
 const OUTPUT = fileURLToPath(new URL('../../test-results/bench.json', import.meta.url));
-const SECTIONS = ['ingest', 'scenarios', 'memory'] as const;
+const SECTIONS = ['ingest', 'scenarios', 'memory', 'queries'] as const;
 
 /** Seeds of the two churn profiles: fixed, so every run feeds the same bytes. */
 const SEEDS = { small: 42, large: 43 };
@@ -116,7 +127,8 @@ async function main(): Promise<void> {
   if (config.mode === 'quick') {
     console.log(
       `Quick mode: ${config.smallChanges} / ${config.largeChanges} changes, memory at ` +
-        `${config.memorySizes.join(' / ')} objects, relist of ${config.memorySizes.at(-1)}; ` +
+        `${config.memorySizes.join(' / ')} objects, relist of ${config.memorySizes.at(-1)}, ` +
+        `a day of ${config.queries.historyChanges} changes queried for ${config.queries.seconds} s; ` +
         'the targets are stated for the full sizes (npm run bench).',
     );
   }
@@ -132,7 +144,14 @@ async function main(): Promise<void> {
       capped: config.cappedMemory,
     });
   }
-  const results: Results = { config, ingest: ingestResults, scenarios, memory };
+  let queries: QueryLatencyResult | null = null;
+  if (sections.has('queries')) {
+    console.error(
+      `… query latency: a day of ${config.queries.historyChanges} changes, then ${config.queries.seconds} s of queries while ingesting 200 changes/s`,
+    );
+    queries = await queryLatency(config.queries);
+  }
+  const results: Results = { config, ingest: ingestResults, scenarios, memory, queries };
   if (ingestResults.length) {
     printTable(
       'Sustained ingest (full pipeline, JSON.parse included) and its floor',
@@ -149,7 +168,10 @@ async function main(): Promise<void> {
     );
     printTable('Relist of unchanged objects', ...relistRows(results));
   }
-  console.log('\nAPI query latency while ingesting: not measured: needs the REST API');
+  if (queries) {
+    printTable('API query latency while ingesting 200 changes/s', ...queryRows(queries));
+    console.log(describeQueries(queries));
+  }
   console.log('End-to-end latency (API write → queryable): not measured: needs the REST API');
   const targets = targetRows(results);
   printTable('Targets (performance.md)', ...targets.table);
@@ -163,8 +185,8 @@ async function main(): Promise<void> {
     storage: storageFigures(results),
     scenarios,
     memory,
+    queries,
     notMeasured: {
-      queryLatency: 'not measured: needs the REST API',
       endToEndLatency: 'not measured: needs the REST API',
     },
     targets: targets.json,
