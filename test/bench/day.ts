@@ -52,8 +52,8 @@ export class DayWorkload {
     return m ? `team-${Number(m[1]) % this.fold}` : ns;
   }
 
-  /** The next `n` events. */
-  take(n: number): TimedEvent[] {
+  /** The next `n` events, or fewer where workload time reaches `until`. */
+  take(n: number, until = Infinity): TimedEvent[] {
     const out: TimedEvent[] = [];
     while (out.length < n) {
       const queued = this.pending.shift();
@@ -61,6 +61,7 @@ export class DayWorkload {
         out.push(queued);
         continue;
       }
+      if (this.g >= until) break;
       const e = this.churn.next().value as WatchEvent;
       this.g += TICK_MS;
       const time = this.clock(this.g);
