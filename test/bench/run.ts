@@ -56,7 +56,7 @@ const QUICK: Config = {
   memorySizes: [10_000, 50_000],
   memoryReps: 1,
   cappedMemory: false,
-  queries: { churnEvents: 18_000, namespaces: 2, seconds: 8 },
+  queries: { churnEvents: 12_000, namespaces: 2, seconds: 6 },
 };
 
 const FULL: Config = {
