@@ -2,16 +2,17 @@
 //
 // Start-up: options → logger → data directory and history store (migrations) → metrics and
 // readiness → cluster connection → recorder → watch set → HistoryPolicy controller → retention
-// → HTTP server.
+// → query threads → HTTP server.
 // Shutdown (SIGTERM/SIGINT), in reverse: controller (no new reconciles) → watches (their buffered
-// items go to the recorder) → recorder (commits the last batch) → retention → store → HTTP.
+// items go to the recorder) → recorder (commits the last batch) → retention → query threads (their
+// queries answer 503) → store → HTTP.
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
 import { apiRouter } from './http/api.ts';
 import { createApp } from './http/app.ts';
-import { KubeAuth, type Scope } from './http/auth.ts';
+import { ALLOW_ALL, KubeAuth, type Scope } from './http/auth.ts';
 import { StreamHub } from './http/stream.ts';
 import { Readiness } from './http/health.ts';
 import { uiRouter } from './http/ui.ts';
@@ -27,6 +28,7 @@ import { WatchSet } from './recorder/watch-set.ts';
 import { Backups, DATABASE_FILE, restoreOnStart } from './store/backup.ts';
 import { openDatabase, StoreError, type Db } from './store/db.ts';
 import { HistoryQueries } from './store/queries.ts';
+import { QueryPool } from './store/query-pool.ts';
 import { HistoryReader } from './store/reader.ts';
 import { Retention } from './store/retention.ts';
 import { HistoryWriter } from './store/writer.ts';
@@ -196,18 +198,31 @@ async function run(options: Options, log: Logger): Promise<void> {
     log.child({ component: 'retention' }),
   );
 
-  const queries = new HistoryQueries(readerDb);
-  const streams = new StreamHub(queries, { onCount: (n) => metrics.api.openStreams(n) });
+  let scopes: { at: number; value: Scope[] } = { at: 0, value: [] };
+  // What access is computed over; refreshed at most every 30 s.
+  const currentScopes = () => {
+    if (Date.now() - scopes.at > 30_000) scopes = { at: Date.now(), value: reader.scopes() };
+    return scopes.value;
+  };
+  // Queries run on threads of their own: a long one never stalls recording.
+  const queries = new QueryPool({
+    path: dbPath,
+    scopes: currentScopes,
+    allowsAll: (access) => access === ALLOW_ALL,
+    onThreadError: (err) => log.error('A query thread failed; restarting it', { error: err }),
+  });
+  // The stream polls the head often: an indexed max, answered here rather than behind a long
+  // query in the pool; its reads of records go to the pool.
+  const head = new HistoryQueries(readerDb);
+  const streams = new StreamHub(
+    { head: () => head.head(), since: (...a) => queries.since(...a) },
+    { onCount: (n) => metrics.api.openStreams(n) },
+  );
   const backups = new Backups(dbPath, join(dataDir, 'backups'));
   await backups.clean();
-  let scopes: { at: number; value: Scope[] } = { at: 0, value: [] };
   const api = apiRouter({
-    queries,
-    // What access is computed over; refreshed at most every 30 s.
-    scopes: () => {
-      if (Date.now() - scopes.at > 30_000) scopes = { at: Date.now(), value: reader.scopes() };
-      return scopes.value;
-    },
+    queries: queries.json,
+    scopes: currentScopes,
     auth: options.auth === 'token' ? new KubeAuth(http) : null,
     streams,
     backups,
@@ -245,6 +260,7 @@ async function run(options: Options, log: Logger): Promise<void> {
   await watchSet.stopAll();
   await recorder.stop();
   await stopRetention();
+  await queries.close();
   readerDb.close();
   writerDb.close();
   await new Promise<void>((r) => {

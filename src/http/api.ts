@@ -1,7 +1,13 @@
 // The REST API under /api/v1: validate input, authorize, call a store query, shape the answer.
 import { Router, type Request, type Response } from 'express';
 import type { Backups } from '../store/backup.ts';
-import { QueryError, type HistoryQueries } from '../store/queries.ts';
+import { QueryError } from '../store/queries.ts';
+import {
+  JsonText,
+  QueryTimeoutError,
+  QueryUnavailableError,
+  type JsonQueryService,
+} from '../store/query-pool.ts';
 import {
   ALLOW_ALL,
   requireCaller,
@@ -18,7 +24,8 @@ import { measureRequests, type ApiMetrics } from './api-metrics.ts';
 import { parseStreamRequest, type StreamHub } from './stream.ts';
 
 export interface ApiDeps {
-  queries: HistoryQueries;
+  /** The queries, run and serialized off the event loop (QueryPool's `json`). */
+  queries: JsonQueryService;
   /** Resources and namespaces history exists for (what access is computed over). */
   scopes: () => Scope[];
   /** null: no authentication (`--auth=none`, loopback only). */
@@ -37,6 +44,17 @@ export interface ApiDeps {
 export const BACKUP_PERMISSION = { group: 'hindsight.dev', resource: 'backups', namespace: '' };
 
 const MAX_BUCKETS = 1000;
+
+/** Errors of the query service as problems: bad input 400, overload and timeouts 503. */
+function toProblem(err: unknown): unknown {
+  if (err instanceof QueryError) {
+    return badParam(err.field, err.message.slice(err.field.length + 1));
+  }
+  if (err instanceof QueryUnavailableError || err instanceof QueryTimeoutError) {
+    return new ProblemError(503, 'Service unavailable', err.message);
+  }
+  return err;
+}
 
 export function apiRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -67,14 +85,15 @@ export function apiRouter(deps: ApiDeps): Router {
                 `nothing recorded at ${req.path} that you may read`,
               ),
             );
+          else if (body instanceof JsonText) res.type('application/json').send(body.text);
           else res.json(body);
         },
-        (err: unknown) =>
-          next(
-            err instanceof QueryError
-              ? badParam(err.field, err.message.slice(err.field.length + 1))
-              : err,
-          ),
+        (err: unknown) => {
+          if (err instanceof QueryUnavailableError) {
+            res.set('Retry-After', String(err.retryAfterSeconds));
+          }
+          next(toProblem(err));
+        },
       );
     };
   const q = (req: Request) => req.query as p.Query;
@@ -214,14 +233,13 @@ export function apiRouter(deps: ApiDeps): Router {
     handle(async (req, res) => {
       const query = q(req);
       const ns = p.namespace({ namespace: req.params.namespace });
-      return {
-        items: deps.queries.namespaceState(
-          ns!,
-          p.time(query, 'at', now(), now()),
-          { kinds: p.kinds(query) },
-          await access(res, 'list'),
-        ),
-      };
+      const items = await deps.queries.namespaceState(
+        ns!,
+        p.time(query, 'at', now(), now()),
+        { kinds: p.kinds(query) },
+        await access(res, 'list'),
+      );
+      return items && new JsonText(`{"items":${items.text}}`);
     }),
   );
 

@@ -170,6 +170,23 @@ CREATE INDEX events_by_span_time ON events ((CASE WHEN last_time - first_time < 
   WHEN last_time - first_time < 345600000 THEN 6 ELSE 98 END), last_time);
 `,
   },
+  {
+    version: 3,
+    name: 'timeline-indexes',
+    sql: `
+-- The Event heatmap of a namespace timeline reads every occurrence in its window (180,000 in a
+-- busy namespace's day): from indexes alone, not a table row per Event and per occurrence. The
+-- same events_by_span, carrying what the heatmap reads (store/queries/events.ts).
+DROP INDEX events_by_span;
+CREATE INDEX events_by_span ON events (namespace, (CASE WHEN last_time - first_time < 60000 THEN 1
+  WHEN last_time - first_time < 600000 THEN 2 WHEN last_time - first_time < 3600000 THEN 3
+  WHEN last_time - first_time < 21600000 THEN 4 WHEN last_time - first_time < 86400000 THEN 5
+  WHEN last_time - first_time < 345600000 THEN 6 ELSE 98 END), last_time, first_time, type,
+  count, involved_uid);
+-- An Event's occurrences in a window, with their counts, without the table.
+CREATE INDEX occurrences_by_event_time ON event_occurrences (event_id, time, count);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -7,6 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { measureEndToEnd, type EndToEndFigures } from './end-to-end.ts';
 import { ingest, type IngestSummary } from './ingest.ts';
 import { measureMemory, type MemoryFigures } from './memory.ts';
+import {
+  describeQueries,
+  queryLatency,
+  queryRows,
+  type QueryLatencyConfig,
+  type QueryLatencyResult,
+} from './queries.ts';
 import { describeMachine, machine, printTable, writeJson } from './report.ts';
 import {
   duplicatesScenario,
@@ -38,6 +45,8 @@ export interface Config {
   /** End-to-end latency on the local control plane: writes per second, and for how long. */
   e2eRate: number;
   e2eSeconds: number;
+  /** Query latency on a day of history while ingesting 200 changes/s. */
+  queries: QueryLatencyConfig;
 }
 
 const QUICK: Config = {
@@ -53,6 +62,7 @@ const QUICK: Config = {
   cappedMemory: false,
   e2eRate: 200,
   e2eSeconds: 15,
+  queries: { churnEvents: 12_000, namespaces: 2, seconds: 6 },
 };
 
 const FULL: Config = {
@@ -68,10 +78,11 @@ const FULL: Config = {
   cappedMemory: true,
   e2eRate: 200,
   e2eSeconds: 60,
+  queries: { churnEvents: 600_000, namespaces: 2, seconds: 60 },
 };
 
 const OUTPUT = fileURLToPath(new URL('../../test-results/bench.json', import.meta.url));
-const SECTIONS = ['ingest', 'scenarios', 'memory', 'e2e'] as const;
+const SECTIONS = ['ingest', 'scenarios', 'memory', 'queries', 'e2e'] as const;
 
 /** Seeds of the two churn profiles: fixed, so every run feeds the same bytes. */
 const SEEDS = { small: 42, large: 43 };
@@ -124,7 +135,8 @@ async function main(): Promise<void> {
   if (config.mode === 'quick') {
     console.log(
       `Quick mode: ${config.smallChanges} / ${config.largeChanges} changes, memory at ` +
-        `${config.memorySizes.join(' / ')} objects, relist of ${config.memorySizes.at(-1)}; ` +
+        `${config.memorySizes.join(' / ')} objects, relist of ${config.memorySizes.at(-1)}, ` +
+        `a day of ${config.queries.churnEvents} churn events queried for ${config.queries.seconds} s; ` +
         'the targets are stated for the full sizes (npm run bench).',
     );
   }
@@ -140,6 +152,13 @@ async function main(): Promise<void> {
       capped: config.cappedMemory,
     });
   }
+  let queries: QueryLatencyResult | null = null;
+  if (sections.has('queries')) {
+    console.error(
+      `… query latency: a day of ${config.queries.churnEvents} churn events and their Events, then ${config.queries.seconds} s of queries while ingesting 200 changes/s`,
+    );
+    queries = await queryLatency(config.queries);
+  }
   let e2e: EndToEndFigures | null = null;
   if (sections.has('e2e')) {
     console.error(
@@ -147,7 +166,7 @@ async function main(): Promise<void> {
     );
     e2e = await measureEndToEnd(config.e2eRate, config.e2eSeconds);
   }
-  const results: Results = { config, ingest: ingestResults, scenarios, memory };
+  const results: Results = { config, ingest: ingestResults, scenarios, memory, queries, e2e };
   if (ingestResults.length) {
     printTable(
       'Sustained ingest (full pipeline, JSON.parse included) and its floor',
@@ -164,7 +183,10 @@ async function main(): Promise<void> {
     );
     printTable('Relist of unchanged objects', ...relistRows(results));
   }
-  console.log('\nAPI query latency while ingesting: not measured: needs the REST API');
+  if (queries) {
+    printTable('API query latency while ingesting 200 changes/s', ...queryRows(queries));
+    console.log(describeQueries(queries));
+  }
   if (e2e) {
     const ms = (v: number) => `${v.toFixed(0)} ms`;
     printTable(
@@ -196,10 +218,8 @@ async function main(): Promise<void> {
     storage: storageFigures(results),
     scenarios,
     memory,
+    queries,
     endToEnd: e2e,
-    notMeasured: {
-      queryLatency: 'not measured: needs the REST API',
-    },
     targets: targets.json,
   });
   const seconds = (Date.now() - started.getTime()) / 1000;

@@ -10,11 +10,11 @@ import type { ApiMetrics } from '../../src/http/api-metrics.ts';
 import { apiRouter } from '../../src/http/api.ts';
 import { createApp } from '../../src/http/app.ts';
 import { Readiness } from '../../src/http/health.ts';
-import { openDatabase, type Db } from '../../src/store/db.ts';
-import { HistoryQueries } from '../../src/store/queries.ts';
+import { openDatabase } from '../../src/store/db.ts';
+import { QueryPool } from '../../src/store/query-pool.ts';
 
 let dir: string;
-let db: Db;
+let pool: QueryPool;
 let server: Server;
 let base: string;
 const seen: [string, number][] = [];
@@ -27,8 +27,8 @@ const metrics: ApiMetrics = {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hindsight-api-metrics-'));
   openDatabase(join(dir, 'history.db')).close();
-  db = openDatabase(join(dir, 'history.db'), { readonly: true });
-  const api = apiRouter({ queries: new HistoryQueries(db), scopes: () => [], auth: null, metrics });
+  pool = new QueryPool({ path: join(dir, 'history.db'), threads: 1, scopes: () => [] });
+  const api = apiRouter({ queries: pool.json, scopes: () => [], auth: null, metrics });
   server = createApp({ registry: new Registry(), readiness: new Readiness(), api }).listen(
     0,
     '127.0.0.1',
@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((r) => server.close(r));
-  db.close();
+  await pool.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -19,6 +19,7 @@ import { compilePolicy } from '../../src/recorder/policy.ts';
 import { Recorder } from '../../src/recorder/recorder.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
 import { HistoryQueries, type Access, type SinceItem } from '../../src/store/queries.ts';
+import { QueryPool } from '../../src/store/query-pool.ts';
 import { HistoryWriter } from '../../src/store/writer.ts';
 import { readSse, sseData, type SseMessage } from '../support/sse.ts';
 
@@ -77,12 +78,15 @@ describe('live stream', () => {
   let server: Server;
   let base: string;
   let hub: StreamHub;
+  let pool: QueryPool | null = null;
   let access: Access = { allows: () => true };
 
   const start = async (opts: ConstructorParameters<typeof StreamHub>[1] = {}) => {
     const queries = new HistoryQueries(readDb);
     hub = new StreamHub(queries, { pollMs: 20, ...opts });
-    const api = apiRouter({ queries, scopes: () => [], auth: null, streams: hub });
+    // The router's other endpoints answer from query threads, as in the operator.
+    pool = new QueryPool({ path: join(dir, 'history.db'), threads: 1, scopes: () => [] });
+    const api = apiRouter({ queries: pool.json, scopes: () => [], auth: null, streams: hub });
     const app = createApp({ registry: new Registry(), readiness: new Readiness(), api });
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -92,6 +96,8 @@ describe('live stream', () => {
   afterEach(async () => {
     hub.close();
     await new Promise((r) => server.close(r));
+    await pool?.close();
+    pool = null;
     access = { allows: () => true };
   });
 

@@ -105,7 +105,7 @@ export class Timelines {
 
     const rows: TimelineRow[] = [];
     const byId = new Map<number, TimelineRow>();
-    const byUid = new Map<string, TimelineRow>();
+    const byUid = new Map<string, number>();
     for (const { o, chain } of ordered) {
       const row: TimelineRow = {
         uid: o.uid,
@@ -120,36 +120,56 @@ export class Timelines {
       };
       rows.push(row);
       byId.set(o.id, row);
-      byUid.set(o.uid, row);
+      byUid.set(o.uid, rows.length - 1);
     }
     if (rows.length) {
-      // Per object in sequence order: the join walks the index range of each id in turn.
+      // Per object in sequence order: the join walks the index range of each id in turn, so
+      // the rows of one object come together and one map lookup serves them all.
       const ids = JSON.stringify([...byId.keys()]);
+      let lastId = -1;
+      let changes: TimelineRow['changes'] | undefined;
       for (const [objectId, seq, time, type] of this.s.ticks.all(ids, w.from, w.to)) {
-        byId.get(objectId)?.changes.push({ seq, time, type });
+        if (objectId !== lastId) {
+          lastId = objectId;
+          changes = byId.get(objectId)?.changes;
+        }
+        changes?.push({ seq, time, type });
       }
     }
-    if (rows.length && can(eventScope(ns))) {
-      const cells = new Map<TimelineRow, Map<number, { normal: number; warning: number }>>();
-      for (const [uid, type, time, count] of this.s.events.all({ ns, from: w.from, to: w.to })) {
-        const row = uid === null ? undefined : byUid.get(uid);
-        if (!row) continue;
-        let buckets = cells.get(row);
-        if (!buckets)
-          cells.set(row, (buckets = new Map<number, { normal: number; warning: number }>()));
-        const b = Math.min(q.buckets - 1, Math.floor((time - w.from) / bucketMs));
-        let cell = buckets.get(b);
-        if (!cell) buckets.set(b, (cell = { normal: 0, warning: 0 }));
-        if (type === 'Warning') cell.warning += count;
-        else cell.normal += count;
-      }
-      for (const [row, buckets] of cells) {
-        row.events = [...buckets]
-          .sort((a, b) => a[0] - b[0])
-          .map(([bucket, c]) => ({ bucket, ...c }));
-      }
-    }
+    if (rows.length && can(eventScope(ns))) this.heatmap(rows, byUid, ns, w, q.buckets, bucketMs);
     return { window: w, bucketMs, rows, gaps: this.gaps(ns, w, can), truncated };
+  }
+
+  /**
+   * Event counts per row and bucket, by severity. One map keyed by row and bucket together (one
+   * lookup per occurrence, for the hundred thousand occurrences of a busy day), then per row.
+   */
+  private heatmap(
+    rows: TimelineRow[],
+    byUid: Map<string, number>,
+    ns: string,
+    w: { from: number; to: number },
+    buckets: number,
+    bucketMs: number,
+  ): void {
+    const cells = new Map<number, { normal: number; warning: number }>();
+    for (const [uid, type, time, count] of this.s.events.all({ ns, from: w.from, to: w.to })) {
+      const row = uid === null ? undefined : byUid.get(uid);
+      if (row === undefined) continue;
+      const key = row * buckets + Math.min(buckets - 1, Math.floor((time - w.from) / bucketMs));
+      let cell = cells.get(key);
+      if (!cell) cells.set(key, (cell = { normal: 0, warning: 0 }));
+      if (type === 'Warning') cell.warning += count;
+      else cell.normal += count;
+    }
+    const keys = [...cells.keys()].sort((a, b) => a - b);
+    for (const key of keys) {
+      const row = rows[Math.floor(key / buckets)] as TimelineRow;
+      row.events.push({
+        bucket: key % buckets,
+        ...(cells.get(key) as { normal: number; warning: number }),
+      });
+    }
   }
 
   /** Objects with their owner chains, in depth-first owner order. */
@@ -164,13 +184,19 @@ export class Timelines {
       }
       return n;
     };
-    const out = objects.map((o) => {
-      const chain: OwnerRef[] = [];
-      const steps: { kind: string; name: string; uid: string; start: number | null }[] = [
-        { kind: o.kind, name: o.name, uid: o.uid, start: o.created_at },
-      ];
-      const seen = new Set([o.uid]);
-      let cur: Node = o;
+    type Step = { kind: string; name: string; uid: string; start: number | null };
+    const keyOf = (steps: Step[]) => {
+      let key = '';
+      for (let i = steps.length - 1; i >= 0; i--) {
+        const st = steps[i] as Step;
+        key +=
+          (i === steps.length - 1 ? '' : '\u0001') +
+          stepKey(st.kind, st.name, st.uid, st.start, i === steps.length - 1);
+      }
+      return key;
+    };
+    /** Walks up from `cur`, adding to chain and steps, as far as owners go. */
+    const walk = (cur: Node, chain: OwnerRef[], steps: Step[], seen: Set<string>) => {
       while (cur.owner_uid !== null && chain.length < MAX_OWNER_DEPTH && !seen.has(cur.owner_uid)) {
         const ref = { kind: cur.owner_kind ?? '', name: cur.owner_name ?? '', uid: cur.owner_uid };
         chain.push(ref);
@@ -180,14 +206,32 @@ export class Timelines {
         if (!owner) break;
         cur = owner;
       }
-      let key = '';
-      for (let i = steps.length - 1; i >= 0; i--) {
-        const st = steps[i] as (typeof steps)[number];
-        key +=
-          (i === steps.length - 1 ? '' : '\u0001') +
-          stepKey(st.kind, st.name, st.uid, st.start, i === steps.length - 1);
+    };
+    // Siblings share what is above them (a ReplicaSet's Pods, its Deployment): walked once per
+    // owner reference. A walk that would meet the object itself again (a cycle) is done apart.
+    const above = new Map<string, { chain: OwnerRef[]; prefix: string; seen: Set<string> }>();
+    const out = objects.map((o) => {
+      const self: Step = { kind: o.kind, name: o.name, uid: o.uid, start: o.created_at };
+      if (o.owner_uid !== null && o.owner_uid !== o.uid) {
+        const refKey = `${o.owner_uid}\u0000${o.owner_kind ?? ''}\u0000${o.owner_name ?? ''}`;
+        let up = above.get(refKey);
+        if (!up) {
+          const chain: OwnerRef[] = [];
+          const steps: Step[] = [];
+          const seen = new Set<string>();
+          walk(o, chain, steps, seen);
+          up = { chain, prefix: keyOf(steps), seen };
+          above.set(refKey, up);
+        }
+        if (!up.seen.has(o.uid)) {
+          const key = `${up.prefix}\u0001${stepKey(self.kind, self.name, self.uid, self.start, false)}`;
+          return { o, chain: up.chain.slice(), key };
+        }
       }
-      return { o, chain, key };
+      const chain: OwnerRef[] = [];
+      const steps: Step[] = [self];
+      walk(o, chain, steps, new Set([o.uid]));
+      return { o, chain, key: keyOf(steps) };
     });
     out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return out.map(({ o, chain }) => ({ o, chain }));

@@ -1,0 +1,342 @@
+// The read queries on threads of their own. HistoryQueries is synchronous: run on the event loop
+// that also records, a 5 s query would stall recording for 5 s. QueryPool runs it in a few worker
+// threads (query-worker.ts), each with its own read-only connection (WAL lets them read while the
+// recorder writes), behind the same method names returning Promises.
+//
+// It never piles up: a query waits only while every thread is busy, at most `maxQueued` queries
+// wait (more are refused at once with QueryUnavailableError, which the API answers with 503), and
+// a query that has not answered `timeoutMs` after it was asked fails with QueryTimeoutError;
+// if it was running, its thread is stopped and replaced, so one runaway query cannot hold a
+// thread for good.
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { HistoryQueries } from './queries.ts';
+import { HistoryDataError } from './queries/lookups.ts';
+import { QueryError, type Access, type Scope } from './queries/types.ts';
+import {
+  toGrant,
+  type QueryMethod,
+  type QueryRequest,
+  type QueryResponse,
+  type WireError,
+} from './query-wire.ts';
+
+/** The queries' methods, answered asynchronously: what the API calls. */
+export type QueryService = {
+  [K in QueryMethod]: (
+    ...args: Parameters<HistoryQueries[K]>
+  ) => Promise<ReturnType<HistoryQueries[K]>>;
+};
+
+/** A query's answer as JSON text, serialized on its query thread. */
+export class JsonText {
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/**
+ * The queries answering JSON text: what the API sends. Serializing a day's timeline (tens of
+ * MB) and rebuilding its objects on the event loop would stall recording as the query did.
+ */
+export type JsonQueryService = {
+  [K in QueryMethod]: (...args: Parameters<HistoryQueries[K]>) => Promise<JsonText | undefined>;
+};
+
+/** Arguments of each method before its trailing Access. */
+const ARITY: Record<QueryMethod, number> = {
+  searchResources: 1,
+  object: 1,
+  versions: 2,
+  version: 2,
+  at: 2,
+  diff: 3,
+  events: 1,
+  timeline: 1,
+  namespaceState: 3,
+  changes: 1,
+  since: 2,
+  head: 0,
+};
+
+/** Too many queries waiting, or the pool is stopping: try again shortly. */
+export class QueryUnavailableError extends Error {
+  override name = 'QueryUnavailableError';
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A query that did not answer in time (waiting included); it was stopped. */
+export class QueryTimeoutError extends Error {
+  override name = 'QueryTimeoutError';
+}
+
+export interface QueryPoolOptions {
+  /** The history database; each thread opens it read-only. */
+  path: string;
+  /** Query threads (default 2). */
+  threads?: number;
+  /** Queries that may wait for a thread (default 32); more are refused. */
+  maxQueued?: number;
+  /** From asking to answer, waiting included (default 30 s). */
+  timeoutMs?: number;
+  /** The scopes history exists for: what a caller's Access is evaluated over. */
+  scopes: () => Scope[];
+  /** True for an Access that allows everything (no authentication): it is not evaluated. */
+  allowsAll?: (access: Access) => boolean;
+  /** A thread that failed outside any query (e.g. could not open the database). */
+  onThreadError?: (err: Error) => void;
+  /**
+   * Each answered query (errors included): from asking to answer, and the CPU time its thread
+   * spent, which other work on the machine does not inflate.
+   */
+  onAnswer?: (a: { method: QueryMethod; args: unknown[]; wallMs: number; cpuMs: number }) => void;
+}
+
+interface Job {
+  req: QueryRequest;
+  asked: number;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface Slot {
+  /** null while the thread is being replaced. */
+  worker: Worker | null;
+  job: Job | null;
+}
+
+/** Threads restarted after failing outside a query wait this long, so a broken file cannot spin. */
+const RESTART_DELAY_MS = 1000;
+
+const WORKER_URL = new URL(
+  `./query-worker${extname(fileURLToPath(import.meta.url))}`,
+  import.meta.url,
+);
+
+function fromWire(e: WireError): Error {
+  let err: Error;
+  if (e.name === 'QueryError' && e.field !== undefined) {
+    err = new QueryError(e.field, e.message.slice(e.field.length + 1));
+  } else if (e.name === 'HistoryDataError') {
+    err = new HistoryDataError(e.message);
+  } else {
+    err = new Error(e.message);
+    err.name = e.name;
+  }
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+export class QueryPool implements QueryService {
+  private readonly opts: Required<Pick<QueryPoolOptions, 'threads' | 'maxQueued' | 'timeoutMs'>> &
+    QueryPoolOptions;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  /** The same queries, answering JSON text. */
+  readonly json: JsonQueryService;
+
+  constructor(opts: QueryPoolOptions) {
+    this.opts = { threads: 2, maxQueued: 32, timeoutMs: 30_000, ...opts };
+    const json: Record<string, (...a: unknown[]) => Promise<JsonText | undefined>> = {};
+    for (const [method, n] of Object.entries(ARITY) as [QueryMethod, number][]) {
+      json[method] = async (...a) => {
+        const text = (await this.call(method, a.slice(0, n), a[n] as Access, true)) as unknown;
+        return typeof text === 'string' ? new JsonText(text) : undefined;
+      };
+    }
+    this.json = json as JsonQueryService;
+    for (let i = 0; i < this.opts.threads; i++) {
+      const slot: Slot = { worker: null, job: null };
+      this.slots.push(slot);
+      this.attach(slot);
+    }
+  }
+
+  /** Starts a thread for `slot`. */
+  private attach(slot: Slot): void {
+    const worker = new Worker(WORKER_URL, { workerData: { path: this.opts.path } });
+    slot.worker = worker;
+    worker.on('message', (res: QueryResponse) => {
+      const job = slot.job;
+      if (slot.worker !== worker || !job || job.req.id !== res.id) return;
+      clearTimeout(job.timer);
+      slot.job = null;
+      this.opts.onAnswer?.({
+        method: job.req.method,
+        args: job.req.args,
+        wallMs: performance.now() - job.asked,
+        cpuMs: res.cpuMs,
+      });
+      if (res.ok) job.resolve(res.value);
+      else job.reject(fromWire(res.error));
+      this.dispatch();
+    });
+    worker.on('error', (err: Error) => {
+      if (slot.worker !== worker) return;
+      // Uncaught in the thread, which exits: the query it ran fails with the cause.
+      const job = slot.job;
+      if (job) {
+        clearTimeout(job.timer);
+        job.reject(err);
+      } else {
+        this.opts.onThreadError?.(err);
+      }
+      this.replace(slot, job ? 0 : RESTART_DELAY_MS);
+    });
+  }
+
+  /** Stops a slot's thread and starts a fresh one in its place. */
+  private replace(slot: Slot, delayMs: number): void {
+    void slot.worker?.terminate();
+    slot.worker = null;
+    slot.job = null;
+    if (this.closed) return;
+    const restart = () => {
+      if (this.closed) return;
+      this.attach(slot);
+      this.dispatch();
+    };
+    if (delayMs > 0) setTimeout(restart, delayMs).unref();
+    else restart();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.job || !slot.worker) continue;
+      const job = this.queue.shift();
+      if (!job) return;
+      slot.job = job;
+      slot.worker.postMessage(job.req);
+    }
+  }
+
+  private call<K extends QueryMethod>(
+    method: K,
+    args: unknown[],
+    access: Access,
+    json = false,
+  ): Promise<ReturnType<HistoryQueries[K]>> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new QueryUnavailableError('the query service is stopping'));
+        return;
+      }
+      if (this.queue.length >= this.opts.maxQueued) {
+        reject(
+          new QueryUnavailableError(
+            `${this.opts.maxQueued} queries are already waiting for a query thread; retry shortly or ask for a narrower window`,
+          ),
+        );
+        return;
+      }
+      const req: QueryRequest = {
+        id: this.nextId++,
+        method,
+        args,
+        grant: this.opts.allowsAll?.(access) ? { all: true } : toGrant(access, this.opts.scopes()),
+        json,
+      };
+      const job: Job = {
+        req,
+        asked: performance.now(),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer: setTimeout(() => this.expire(job), this.opts.timeoutMs),
+      };
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  private expire(job: Job): void {
+    const err = new QueryTimeoutError(
+      `the query did not answer within ${this.opts.timeoutMs / 1000} s; ask for a narrower window, fewer kinds or a smaller limit`,
+    );
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      job.reject(err);
+      return;
+    }
+    const slot = this.slots.find((s) => s.job === job);
+    if (!slot) return;
+    job.reject(err);
+    // SQLite cannot be interrupted from here: the thread is stopped (it ends when its statement
+    // returns to JavaScript) and a fresh one takes its place.
+    this.replace(slot, 0);
+  }
+
+  /** Refuses new queries, fails waiting and running ones, and stops the threads. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const stopping = new QueryUnavailableError('the query service is stopping');
+    for (const job of this.queue.splice(0)) {
+      clearTimeout(job.timer);
+      job.reject(stopping);
+    }
+    const threads: Worker[] = [];
+    for (const slot of this.slots) {
+      if (slot.job) {
+        clearTimeout(slot.job.timer);
+        slot.job.reject(stopping);
+      }
+      if (slot.worker) threads.push(slot.worker);
+      slot.job = null;
+      slot.worker = null;
+    }
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
+
+  searchResources(...a: Parameters<HistoryQueries['searchResources']>) {
+    return this.call('searchResources', [a[0]], a[1]);
+  }
+  object(...a: Parameters<HistoryQueries['object']>) {
+    return this.call('object', [a[0]], a[1]);
+  }
+  versions(...a: Parameters<HistoryQueries['versions']>) {
+    return this.call('versions', [a[0], a[1]], a[2]);
+  }
+  version(...a: Parameters<HistoryQueries['version']>) {
+    return this.call('version', [a[0], a[1]], a[2]);
+  }
+  at(...a: Parameters<HistoryQueries['at']>) {
+    return this.call('at', [a[0], a[1]], a[2]);
+  }
+  diff(...a: Parameters<HistoryQueries['diff']>) {
+    return this.call('diff', [a[0], a[1], a[2]], a[3]);
+  }
+  events(...a: Parameters<HistoryQueries['events']>) {
+    return this.call('events', [a[0]], a[1]);
+  }
+  timeline(...a: Parameters<HistoryQueries['timeline']>) {
+    return this.call('timeline', [a[0]], a[1]);
+  }
+  namespaceState(...a: Parameters<HistoryQueries['namespaceState']>) {
+    return this.call('namespaceState', [a[0], a[1], a[2]], a[3]);
+  }
+  changes(...a: Parameters<HistoryQueries['changes']>) {
+    return this.call('changes', [a[0]], a[1]);
+  }
+  head() {
+    // The newest sequence number reveals no record: no access needed.
+    return this.call('head', [], { allows: () => false });
+  }
+  async since(...a: Parameters<HistoryQueries['since']>) {
+    const r = (await this.call('since', [a[0], a[1]], a[2])) as unknown as {
+      items: ReturnType<HistoryQueries['since']>;
+      next: number;
+    };
+    return Object.assign(r.items, { next: r.next });
+  }
+}

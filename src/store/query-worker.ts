@@ -1,0 +1,64 @@
+// One query thread: a read-only connection of its own and the HistoryQueries over it. It answers
+// one request at a time (better-sqlite3 is synchronous), so a long query stalls this thread only,
+// never the recorder's event loop. Started by QueryPool (query-pool.ts), which owns the protocol.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from './db.ts';
+import { QueryError } from './queries/types.ts';
+import { HistoryQueries } from './queries.ts';
+import {
+  grantAccess,
+  type QueryRequest,
+  type QueryResponse,
+  type WireError,
+} from './query-wire.ts';
+
+const port = parentPort;
+if (!port) throw new Error('query-worker.ts runs as a worker thread of QueryPool');
+
+const { path } = workerData as { path: string };
+const db = openDatabase(path, { readonly: true });
+const queries = new HistoryQueries(db);
+
+function wireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    return {
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+      ...(err instanceof QueryError ? { field: err.field } : {}),
+    };
+  }
+  return { name: 'Error', message: String(err) };
+}
+
+function call(req: QueryRequest): unknown {
+  const access = grantAccess(req.grant);
+  const args = [...req.args, access] as never[];
+  const method = queries[req.method].bind(queries) as (...a: never[]) => unknown;
+  const value = method(...args);
+  if (req.json) return value === undefined ? undefined : JSON.stringify(value);
+  // A SinceResult is an array with a `next` property, which structured cloning would drop.
+  if (req.method === 'since') {
+    const r = value as unknown[] & { next: number };
+    return { items: [...r], next: r.next };
+  }
+  return value;
+}
+
+port.on('message', (req: QueryRequest) => {
+  const start = process.threadCpuUsage();
+  const cpuMs = () => {
+    const used = process.threadCpuUsage(start);
+    return (used.user + used.system) / 1000;
+  };
+  let res: QueryResponse;
+  try {
+    const value = call(req);
+    res = { id: req.id, ok: true, value, cpuMs: cpuMs() };
+  } catch (err) {
+    res = { id: req.id, ok: false, error: wireError(err), cpuMs: cpuMs() };
+  }
+  port.postMessage(res);
+});
+
+port.on('close', () => db.close());
