@@ -1,7 +1,7 @@
 // The REST API under /api/v1: validate input, authorize, call a store query, shape the answer.
 import { Router, type Request, type Response } from 'express';
 import type { Backups } from '../store/backup.ts';
-import { QueryError } from '../store/queries.ts';
+import { DEFAULT_TIMELINE_ROWS, MAX_TIMELINE_ROWS, QueryError } from '../store/queries.ts';
 import {
   JsonText,
   QueryTimeoutError,
@@ -222,6 +222,11 @@ export function apiRouter(deps: ApiDeps): Router {
           kinds: p.kinds(query),
           window: p.window(query, now()),
           buckets: p.int(query, 'buckets', { min: 1, max: MAX_BUCKETS, fallback: 60 }),
+          limit: p.int(query, 'limit', {
+            min: 1,
+            max: MAX_TIMELINE_ROWS,
+            fallback: DEFAULT_TIMELINE_ROWS,
+          }),
         },
         await access(res, 'list'),
       );

@@ -390,6 +390,10 @@ export const OPENAPI = {
       param('namespace', 'namespace', true),
       param('kinds', 'kinds, separated by commas'),
       param('buckets', 'number of Event buckets, 1 to 1000'),
+      param(
+        'limit',
+        'rows at most, 1 to 50,000; default 2,000 (truncated says when more objects were alive)',
+      ),
       ...windowParams,
     ]),
     '/api/v1/namespaces/{namespace}/state': op(

@@ -41,7 +41,7 @@ export * from './queries/types.ts';
 export { HistoryDataError } from './queries/lookups.ts';
 export { MAX_LIMIT, SCAN_BUDGET } from './queries/params.ts';
 export { SINCE_SPAN } from './queries/since.ts';
-export { MAX_BUCKETS, DEFAULT_TIMELINE_ROWS } from './queries/timeline.ts';
+export { MAX_BUCKETS, DEFAULT_TIMELINE_ROWS, MAX_TIMELINE_ROWS } from './queries/timeline.ts';
 export { DEFAULT_STATE_LIMIT, MAX_STATE_LIMIT } from './queries/state.ts';
 export type { VersionRef };
 

@@ -399,6 +399,7 @@ describe('REST API', () => {
     ['/api/v1/timeline', 'namespace'],
     ['/api/v1/timeline?namespace=a&buckets=0', 'buckets'],
     ['/api/v1/timeline?namespace=a&kinds=pods', 'kinds'],
+    ['/api/v1/timeline?namespace=a&limit=50001', 'limit'],
     ['/api/v1/namespaces/a/state?at=tomorrow', 'at'],
     ['/api/v1/changes?to=bad', 'to'],
     ['/api/v1/stream?since=first', 'since'],

@@ -18,7 +18,9 @@ import {
 } from './types.ts';
 
 export const MAX_BUCKETS = 10_000;
-export const DEFAULT_TIMELINE_ROWS = 50_000;
+export const DEFAULT_TIMELINE_ROWS = 2_000;
+/** The most rows one timeline answers: a day of a busy namespace is tens of thousands. */
+export const MAX_TIMELINE_ROWS = 50_000;
 /** Owner chains longer than this are cut (and cycles, which a corrupt history could hold). */
 const MAX_OWNER_DEPTH = 8;
 
@@ -86,8 +88,8 @@ export class Timelines {
       throw new QueryError('buckets', `must be an integer from 1 to ${MAX_BUCKETS}`);
     }
     const limit = q.limit ?? DEFAULT_TIMELINE_ROWS;
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new QueryError('limit', 'must be a positive integer');
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TIMELINE_ROWS) {
+      throw new QueryError('limit', `must be an integer from 1 to ${MAX_TIMELINE_ROWS}`);
     }
     if (q.kinds && !q.kinds.every((k) => typeof k === 'string')) {
       throw new QueryError('kinds', 'must be a list of kind names');

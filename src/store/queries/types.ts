@@ -135,7 +135,7 @@ export interface TimelineQuery {
   kinds?: string[];
   window: Window;
   buckets: number;
-  /** At most this many rows (default 50,000); `truncated` says when more were alive. */
+  /** At most this many rows (default 2,000, at most 50,000); `truncated` says when more were alive. */
   limit?: number;
 }
 
