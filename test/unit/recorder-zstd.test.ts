@@ -1,16 +1,20 @@
-import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { frameLayout, Zstd, ZstdError } from '../../src/recorder/zstd.ts';
 import { pod } from './fixtures/objects.ts';
+
+const LEVEL = constants.ZSTD_c_compressionLevel;
 
 describe('Zstd with reused contexts', () => {
   const zstd = new Zstd(1);
   const text = (n: number) => Buffer.from(JSON.stringify({ ...pod(), n }));
 
-  it('writes frames node:zlib reads, call after call, and reads node:zlib frames', () => {
+  it('writes the frames node:zlib writes at its level, call after call, and reads them', () => {
     for (let i = 0; i < 50; i++) {
       const input = text(i);
       const frame = zstd.compress(input);
+      expect(frame.equals(zstdCompressSync(input, { params: { [LEVEL]: 1 } }))).toBe(true);
+      expect(frame.equals(new Zstd(19).compress(input))).toBe(false);
       expect(zstdDecompressSync(frame).equals(input)).toBe(true);
       expect(zstd.decompress(frame).equals(input)).toBe(true);
       expect(zstd.decompress(zstdCompressSync(input)).equals(input)).toBe(true);
