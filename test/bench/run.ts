@@ -5,7 +5,7 @@
 // extra, uncounted ingest run of each profile (see profile-summary.ts).
 import { fileURLToPath } from 'node:url';
 import { ingest, type IngestSummary } from './ingest.ts';
-import { measureMemory, type MemoryFigures } from './memory.ts';
+import { measureMemory, OPERATOR_FLAGS, type MemoryFigures } from './memory.ts';
 import { describeMachine, machine, printTable, writeJson } from './report.ts';
 import {
   duplicatesScenario,
@@ -13,6 +13,7 @@ import {
   heartbeatScenario,
   type ScenarioResult,
 } from './scenarios.ts';
+import { capturedWorkload, REPLAY_POLICY } from './replay.ts';
 import { encode } from './stream.ts';
 import { ingestRows, memoryRows, relistRows, scenarioRows } from './summary.ts';
 import { storageBreakdownRows, storageFigures, storageRows, targetRows } from './summary.ts';
@@ -32,8 +33,8 @@ export interface Config {
   memorySizes: number[];
   /** Processes per memory size; the median RSS is reported. */
   memoryReps: number;
-  /** Also record the largest size with a capped V8 young generation (diagnostic). */
-  cappedMemory: boolean;
+  /** Also record the largest size without the operator's Node flags (diagnostic). */
+  defaultFlagsMemory: boolean;
 }
 
 const QUICK: Config = {
@@ -46,7 +47,7 @@ const QUICK: Config = {
   duplicates: 2_000,
   memorySizes: [10_000, 50_000],
   memoryReps: 1,
-  cappedMemory: false,
+  defaultFlagsMemory: false,
 };
 
 const FULL: Config = {
@@ -59,7 +60,7 @@ const FULL: Config = {
   duplicates: 10_000,
   memorySizes: [10_000, 50_000, 150_000],
   memoryReps: 3,
-  cappedMemory: true,
+  defaultFlagsMemory: true,
 };
 
 const OUTPUT = fileURLToPath(new URL('../../test-results/bench.json', import.meta.url));
@@ -95,6 +96,9 @@ async function runIngest(config: Config, profileDir?: string): Promise<IngestSum
     console.error(`… ingest: ${size} Pods, ${changes} changes × ${config.reps}`);
     out.push(await ingest(w, config.reps, { floor: true, profileDir }));
   }
+  const captured = capturedWorkload();
+  console.error(`… ingest: captured watch streams, ${captured.changes} changes × ${config.reps}`);
+  out.push(await ingest(captured, config.reps, { floor: true, profileDir, policy: REPLAY_POLICY }));
   return out;
 }
 
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
     );
     memory = await measureMemory(config.memorySizes, {
       reps: config.memoryReps,
-      capped: config.cappedMemory,
+      capped: config.defaultFlagsMemory,
     });
   }
   const results: Results = { config, ingest: ingestResults, scenarios, memory };
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
   if (scenarios.length) printTable('Other workloads', ...scenarioRows(results));
   if (memory) {
     printTable(
-      'Memory with tracked objects (fresh process each, after GC)',
+      `Memory with tracked objects (fresh process each, after GC, node ${OPERATOR_FLAGS.join(' ')} as npm start)`,
       ...memoryRows(results),
     );
     printTable('Relist of unchanged objects', ...relistRows(results));
