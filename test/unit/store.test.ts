@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log.ts';
 import { decodeJson, encodeJson } from '../../src/recorder/codec.ts';
 import { compilePolicy } from '../../src/recorder/policy.ts';
 import { Recorder } from '../../src/recorder/recorder.ts';
-import { APPLICATION_ID, openDatabase, schemaVersion } from '../../src/store/db.ts';
+import { APPLICATION_ID, openDatabase, PAGE_SIZE, schemaVersion } from '../../src/store/db.ts';
 import { LATEST_SCHEMA, MIGRATIONS } from '../../src/store/migrations.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
 import { BODY_PATCH, BODY_SNAPSHOT, HistoryWriter } from '../../src/store/writer.ts';
@@ -26,6 +26,7 @@ describe('openDatabase', () => {
     expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
+    expect(db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
     db.close();
     // Opening again applies nothing twice.
     const again = openDatabase(join(dir, 'h.db'));
@@ -106,6 +107,8 @@ describe('migration 3 (heads)', () => {
     const db = openDatabase(path);
     try {
       expect(schemaVersion(db)).toBe(LATEST_SCHEMA);
+      // An existing database keeps its page size.
+      expect(db.pragma('page_size', { simple: true })).toBe(4096);
       const heads = db.prepare('SELECT object_id, body FROM heads').all() as {
         object_id: number;
         body: Buffer;
