@@ -11,6 +11,11 @@ export interface BatcherOptions<T> {
   size: (entry: T) => number;
   log: Logger;
   batchSize: number;
+  /**
+   * How long the first entry may wait for more. An entry of at least half a batch commits
+   * without waiting: a reflector hands over that much only from a backlog (a list page, a burst),
+   * where waiting gathers nothing and only delays the next page.
+   */
   batchDelayMs: number;
   retryDelayMs: number;
   /** Called after a commit with the number of items and the seconds it took. */
@@ -44,8 +49,10 @@ export class Batcher<T> {
     if (this.stopped) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.queue.push({ entry, resolve });
-      this.queued += this.o.size(entry);
-      this.flushSoon(this.queued >= this.o.batchSize ? 0 : this.o.batchDelayMs);
+      const size = this.o.size(entry);
+      this.queued += size;
+      const now = this.queued >= this.o.batchSize || size * 2 >= this.o.batchSize;
+      this.flushSoon(now ? 0 : this.o.batchDelayMs);
     });
   }
 

@@ -5,11 +5,12 @@
 //   4.3 KB Pod:    level 1 → 1,730 B, 28 µs compress, 19 µs decompress
 //                  level 3 → 1,702 B, 35 µs compress, 21 µs decompress
 //   0.7 KB patch:  level 1 → 310 B, 19 µs;  level 3 → 309 B, 19 µs
-// Level 3 saves under 2 % on snapshots and nothing on patches, so level 1. Most of the time is
+// Level 3 saves under 2 % on snapshots and nothing on patches, so level 1. Most of that time was
 // the fixed cost of a zlib call (a stream object and a native context per call, ~15 µs even for
-// a few bytes), which is also why tiny payloads skip compression: below ~100 bytes zstd's frame
-// overhead makes the output larger than the input anyway (59 B → 68 B).
-import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+// a few bytes), which zstd.ts removes by reusing one context per direction. Tiny payloads skip
+// compression: below ~100 bytes zstd's frame overhead makes the output larger than the input
+// anyway (59 B → 68 B).
+import { Zstd } from './zstd.ts';
 
 /** Format tags: the first byte of every encoded value. */
 export const FORMAT = {
@@ -19,7 +20,7 @@ export const FORMAT = {
   zstdJson: 0x01,
 } as const;
 
-const ZSTD_OPTIONS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
+const zstd = new Zstd(1);
 
 /** Below this many bytes of JSON, compression is not attempted. */
 const MIN_COMPRESS_BYTES = 64;
@@ -38,7 +39,7 @@ export function encodeJson(value: unknown, options?: { compress?: boolean }): Bu
   const text = JSON.stringify(value) as string | undefined;
   if (text === undefined) throw new CodecError('Cannot encode a value that has no JSON form');
   if (options?.compress !== false && text.length >= MIN_COMPRESS_BYTES) {
-    const compressed = zstdCompressSync(text, ZSTD_OPTIONS);
+    const compressed = zstd.compress(Buffer.from(text, 'utf8'));
     // text.length counts UTF-16 units, a lower bound of the UTF-8 byte length.
     if (compressed.length < text.length) return tagged(FORMAT.zstdJson, compressed);
   }
@@ -63,7 +64,7 @@ export function decodeJson(buf: Uint8Array): unknown {
   let text: string;
   if (tag === FORMAT.zstdJson) {
     try {
-      text = zstdDecompressSync(b.subarray(1)).toString('utf8');
+      text = zstd.decompress(b.subarray(1)).toString('utf8');
     } catch (err) {
       throw new CodecError('Stored value is not a valid zstd frame; the data is corrupt', {
         cause: err,

@@ -32,12 +32,6 @@ import {
 } from './policy.ts';
 import { redactSecret } from './redact.ts';
 
-/**
- * The last state kept for a deleted object: none. Its history rebuilds from its versions; keeping
- * the state would cost a full body per deleted object (most of the storage of Pod churn).
- */
-const NO_BODY = Buffer.alloc(0);
-
 /** A full snapshot every N versions bounds how many patches rebuild any version. */
 export const SNAPSHOT_EVERY = 16;
 
@@ -299,8 +293,9 @@ export class Recorder {
       return;
     }
     // An object recorded as deleted keeps no last state: seen alive again, it gets a snapshot.
-    const revived = head.deleted_at !== null;
-    const ops = revived ? [] : diff(decodeJson(head.last_body), body);
+    const last = head.deleted_at === null ? head.last_body : null;
+    const revived = last === null;
+    const ops = last === null ? [] : diff(decodeJson(last), body);
     if (ops.length === 0 && !revived) return;
     const seq = ++this.seq;
     const chain = revived || head.chain + 1 >= SNAPSHOT_EVERY ? 0 : head.chain + 1;
@@ -319,7 +314,7 @@ export class Recorder {
       keepUntil,
     });
     if (!inserted) return;
-    this.w.updateHead(head.id, raw.apiVersion ?? target.version, facts, {
+    this.w.updateHead(head, raw.apiVersion ?? target.version, facts, {
       rv,
       seq,
       time,
@@ -340,7 +335,7 @@ export class Recorder {
     const kind = head.kind;
     const policies = this.selecting(group, kind, head.namespace);
     let ops: PatchOp[] = [];
-    if (raw) {
+    if (raw && head.last_body) {
       const obj = kind === 'Secret' ? redactSecret(raw) : raw;
       const body = stripIgnored(obj, this.matcherFor(kind, policies), kind);
       ops = diff(decodeJson(head.last_body), body);
@@ -370,7 +365,6 @@ export class Recorder {
       rv,
       seq,
       time,
-      body: NO_BODY,
       chain: head.chain + 1,
     });
     this.counted(policies, kind, 'deleted', time);

@@ -7,6 +7,9 @@ export type Db = Database.Database;
 /** PRAGMA application_id of every Hindsight database: "HSGT". */
 export const APPLICATION_ID = 0x48534754;
 
+/** Page size of new databases. */
+export const PAGE_SIZE = 8192;
+
 export class StoreError extends Error {
   override name = 'StoreError';
 }
@@ -34,7 +37,13 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
       checkIdentity(db, path);
       return db;
     }
-    const fresh = (db.pragma('user_version', { simple: true }) as number) === 0 && isEmpty(db);
+    const unversioned = (db.pragma('user_version', { simple: true }) as number) === 0;
+    // Only a new database takes it (an existing one keeps its own), and only before anything
+    // reads its schema. Versions rows are 0.2-2 KB: with 4 KB pages the row that does not fit
+    // left 17 % of the versions table empty; with 8 KB pages 6 % (1,142 → 1,042 bytes of file per
+    // version in the small-Pod benchmark), and 16 KB gained only 1 % more.
+    if (unversioned) db.pragma(`page_size = ${PAGE_SIZE}`);
+    const fresh = unversioned && isEmpty(db);
     if (fresh) {
       // Must precede the first table: lets retention give pages back to the file system.
       db.pragma('auto_vacuum = INCREMENTAL');

@@ -187,6 +187,25 @@ CREATE INDEX events_by_span ON events (namespace, (CASE WHEN last_time - first_t
 CREATE INDEX occurrences_by_event_time ON event_occurrences (event_id, time, count);
 `,
   },
+  {
+    version: 4,
+    name: 'heads',
+    sql: `
+-- The last state of each alive object, which the recorder reads and rewrites on every change,
+-- moved out of objects: rewriting a ~1.5 KB compressed body inside objects rows left their pages
+-- half empty (rows shrink when an object is deleted, grow and shrink with every change), and
+-- made every change rewrite the whole objects row. objects.last_body is now empty for every
+-- object: the state at its last version rebuilds from versions like any other (readers already
+-- did so for an empty last_body), or is read here by id while the object is alive.
+CREATE TABLE heads (
+  object_id INTEGER PRIMARY KEY,
+  body      BLOB NOT NULL
+);
+INSERT INTO heads (object_id, body)
+  SELECT id, last_body FROM objects WHERE deleted_at IS NULL AND length(last_body) > 0;
+UPDATE objects SET last_body = x'' WHERE length(last_body) > 0;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -12,8 +12,16 @@ export interface ObjectHead {
   kind: string;
   namespace: string;
   name: string;
+  api_version: string;
+  owner_uid: string | null;
+  owner_kind: string | null;
+  owner_name: string | null;
+  node_name: string | null;
+  labels: string | null;
+  services: string | null;
   last_rv: string;
-  last_body: Buffer;
+  /** The last recorded state (table heads); null for a deleted object, which keeps none. */
+  last_body: Buffer | null;
   chain: number;
   deleted_at: number | null;
   managers: string | null;
@@ -127,24 +135,36 @@ export class HistoryWriter {
     this.db = db;
     this.s = {
       findObject: db.prepare<[string], ObjectHead>(
-        'SELECT id, uid, kind, namespace, name, last_rv, last_body, chain, deleted_at, managers FROM objects WHERE uid = ?',
+        // A subquery, not a LEFT JOIN: the same plan, but a third of the CPU time per call through
+        // better-sqlite3 (8 µs against 28 µs, measured on the benchmark's database).
+        `SELECT id, uid, kind, namespace, name, api_version, owner_uid, owner_kind, owner_name, node_name, labels,
+           services, last_rv, (SELECT body FROM heads WHERE object_id = objects.id) AS last_body, chain,
+           deleted_at, managers
+         FROM objects WHERE uid = ?`,
       ),
       insertObject: db.prepare(
         `INSERT INTO objects (uid, api_group, api_version, kind, resource, namespace, name, created_at,
            owner_uid, owner_kind, owner_name, node_name, labels, services, managers, last_rv, last_seq, last_time, last_body, chain)
          VALUES (@uid, @apiGroup, @apiVersion, @kind, @resource, @namespace, @name, @createdAt,
-           @ownerUid, @ownerKind, @ownerName, @nodeName, @labels, @services, @managers, @rv, @seq, @time, @body, @chain)`,
+           @ownerUid, @ownerKind, @ownerName, @nodeName, @labels, @services, @managers, @rv, @seq, @time, x'', @chain)`,
+      ),
+      // Sets no indexed column, so SQLite leaves every index of objects alone.
+      advanceHead: db.prepare(
+        'UPDATE objects SET last_rv = @rv, last_seq = @seq, last_time = @time, chain = @chain, managers = @managers WHERE id = @id',
       ),
       updateHead: db.prepare(
-        `UPDATE objects SET last_rv = @rv, last_seq = @seq, last_time = @time, last_body = @body, chain = @chain,
+        `UPDATE objects SET last_rv = @rv, last_seq = @seq, last_time = @time, chain = @chain,
            api_version = @apiVersion, owner_uid = @ownerUid, owner_kind = @ownerKind, owner_name = @ownerName,
            node_name = @nodeName, labels = @labels, services = @services, managers = @managers,
            deleted_at = NULL, deletion = NULL
          WHERE id = @id`,
       ),
       markDeleted: db.prepare(
-        'UPDATE objects SET deleted_at = @time, deletion = @deletion, last_rv = @rv, last_seq = @seq, last_time = @time, last_body = @body, chain = @chain WHERE id = @id',
+        'UPDATE objects SET deleted_at = @time, deletion = @deletion, last_rv = @rv, last_seq = @seq, last_time = @time, chain = @chain WHERE id = @id',
       ),
+      insertBody: db.prepare<[number, Buffer]>('INSERT INTO heads (object_id, body) VALUES (?, ?)'),
+      updateBody: db.prepare<[Buffer, number]>('UPDATE heads SET body = ? WHERE object_id = ?'),
+      dropBody: db.prepare<[number]>('DELETE FROM heads WHERE object_id = ?'),
       insertVersion: db.prepare(
         `INSERT OR IGNORE INTO versions (seq, object_id, rv, time, type, inferred, actor, paths, body_kind, body, keep_until)
          VALUES (@seq, @objectId, @rv, @time, @type, @inferred, @actor, @paths, @bodyKind, @body, @keepUntil)`,
@@ -215,16 +235,35 @@ export class HistoryWriter {
   }
 
   insertObject(id: ObjectIdentity, facts: ObjectFacts, head: Head): number {
-    const r = this.s.insertObject.run({ ...id, ...facts, ...head });
-    return Number(r.lastInsertRowid);
+    const { body, ...rest } = head;
+    const objectId = Number(this.s.insertObject.run({ ...id, ...facts, ...rest }).lastInsertRowid);
+    this.s.insertBody.run(objectId, body);
+    return objectId;
   }
 
-  updateHead(objectId: number, apiVersion: string, facts: ObjectFacts, head: Head): void {
-    this.s.updateHead.run({ id: objectId, apiVersion, ...facts, ...head });
+  /** Moves an object's head to a new version; `prev` is what findObject returned for it. */
+  updateHead(prev: ObjectHead, apiVersion: string, facts: ObjectFacts, head: Head): void {
+    const { body, ...rest } = head;
+    const same =
+      prev.deleted_at === null &&
+      prev.api_version === apiVersion &&
+      prev.owner_uid === facts.ownerUid &&
+      prev.owner_kind === facts.ownerKind &&
+      prev.owner_name === facts.ownerName &&
+      prev.node_name === facts.nodeName &&
+      prev.labels === facts.labels &&
+      prev.services === facts.services;
+    // Most changes touch none of the indexed facts: then no index of objects is rewritten.
+    if (same) this.s.advanceHead.run({ id: prev.id, managers: facts.managers, ...rest });
+    else this.s.updateHead.run({ id: prev.id, apiVersion, ...facts, ...rest });
+    if (prev.last_body === null) this.s.insertBody.run(prev.id, body);
+    else this.s.updateBody.run(body, prev.id);
   }
 
-  markDeleted(objectId: number, deletion: 'observed' | 'inferred', head: Head): void {
+  /** Records an object as deleted; it keeps no last state. */
+  markDeleted(objectId: number, deletion: 'observed' | 'inferred', head: Omit<Head, 'body'>): void {
     this.s.markDeleted.run({ id: objectId, deletion, ...head });
+    this.s.dropBody.run(objectId);
   }
 
   /** Inserts a version; false when (object, resourceVersion) was already recorded. */

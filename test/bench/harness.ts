@@ -49,6 +49,8 @@ export interface Bench {
 export interface BenchOptions {
   /** Overrides the Recorder's batch delay (the operator uses the default). */
   batchDelayMs?: number;
+  /** The policy recorded with; BENCH_POLICY unless given. */
+  policy?: HistoryPolicySpec;
 }
 
 /** A fresh history database in a temporary directory, with the recorder the operator runs. */
@@ -64,7 +66,7 @@ export function openBench(opts: BenchOptions = {}): Bench {
     metrics: metrics.recorder,
     ...(opts.batchDelayMs === undefined ? {} : { batchDelayMs: opts.batchDelayMs }),
   });
-  const compiled = compilePolicy('bench', 1, BENCH_POLICY);
+  const compiled = compilePolicy('bench', 1, opts.policy ?? BENCH_POLICY);
   const problems = [...compiled.problems, ...compiled.ruleProblems];
   if (problems.length > 0) {
     throw new Error(`The benchmark policy does not compile: ${JSON.stringify(problems)}`);

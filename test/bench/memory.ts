@@ -1,13 +1,24 @@
 // Memory with N tracked objects, each size in fresh child processes (memory-worker.ts) so that
 // nothing else the benchmark allocated is counted, and the relist of the largest fleet.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MemorySample, RelistFigures, WorkerResult } from './memory-worker.ts';
 
 const WORKER = fileURLToPath(new URL('./memory-worker.ts', import.meta.url));
 
-/** The young generation cap of the diagnostic run, in MB (V8's --max-semi-space-size). */
-const CAPPED_FLAGS = ['--max-semi-space-size=16'];
+/**
+ * The Node flags the operator runs with: those of `npm start` in package.json (a V8 young
+ * generation capped at 16 MB per semi-space; left to itself V8 sizes it from the host's memory
+ * and keeps ~130 MB of it resident on a 24 GiB machine). Every memory figure is measured with them.
+ */
+export const OPERATOR_FLAGS: readonly string[] = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1).filter((w) => w.startsWith('--'));
+})();
 
 export interface MemoryFigures {
   /** RSS of a process that opened the store and the recorder and recorded nothing. */
@@ -22,11 +33,15 @@ export interface MemoryFigures {
     newRv: RelistFigures;
     rssAfter: number;
   } | null;
-  /** The largest size again with a capped young generation, to explain RSS. */
-  cappedYoungGeneration: { objects: number; flags: string[]; memory: MemorySample } | null;
+  /** The largest size again without the operator's flags (V8's defaults), to explain RSS. */
+  withoutOperatorFlags: { objects: number; flags: readonly string[]; memory: MemorySample } | null;
 }
 
-function runWorker(objects: number, relist: boolean, flags: string[] = []): Promise<WorkerResult> {
+function runWorker(
+  objects: number,
+  relist: boolean,
+  flags: readonly string[] = OPERATOR_FLAGS,
+): Promise<WorkerResult> {
   const args = ['--expose-gc', ...flags, WORKER, String(objects)];
   if (relist) args.push('--relist');
   return new Promise((resolve, reject) => {
@@ -52,8 +67,8 @@ function medianRun(runs: WorkerResult[]): WorkerResult {
 
 /**
  * RSS at each of `sizes` (ascending), `reps` processes each; the first process of the largest
- * size also relists its fleet. With `capped`, the largest size once more with a capped young
- * generation.
+ * size also relists its fleet. With `capped`, the largest size once more with V8's default
+ * young generation instead of the operator's flags.
  */
 export async function measureMemory(
   sizes: number[],
@@ -90,8 +105,8 @@ export async function measureMemory(
       heapBytesPerObject: (b.memory.heapUsed - a.memory.heapUsed) / objects,
     };
   });
-  const capped =
-    opts.capped && largest !== undefined ? await runWorker(largest, false, CAPPED_FLAGS) : null;
+  const defaults =
+    opts.capped && largest !== undefined ? await runWorker(largest, false, []) : null;
   return {
     baseline,
     sizes: perSize,
@@ -104,8 +119,8 @@ export async function measureMemory(
           rssAfter: relisted.relist.memoryAfter.rss,
         }
       : null,
-    cappedYoungGeneration: capped
-      ? { objects: capped.objects, flags: CAPPED_FLAGS, memory: capped.memory }
+    withoutOperatorFlags: defaults
+      ? { objects: defaults.objects, flags: [], memory: defaults.memory }
       : null,
   };
 }

@@ -39,7 +39,9 @@ function stage(node: ProfileNode, caller: ProfileNode | undefined): string {
   const url = node.callFrame.url;
   const from = url === '' ? (caller?.callFrame.url ?? '') : url;
   if (node.callFrame.functionName === '(garbage collector)') return 'garbage collection';
-  if (/^node:(zlib|internal\/streams|events)/.test(from)) return 'zstd calls (node:zlib)';
+  if (/^node:(zlib|internal\/streams|events)/.test(from) || from.endsWith('src/recorder/zstd.ts')) {
+    return 'zstd (src/recorder/zstd.ts, node:zlib)';
+  }
   if (from.endsWith('src/recorder/codec.ts')) return 'JSON.stringify/parse in the codec';
   if (from.includes('better-sqlite3') || from.endsWith('src/store/writer.ts')) return 'SQLite';
   if (from.endsWith('test/bench/stream.ts')) return 'JSON.parse of the watch stream';

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { measureEndToEnd, type EndToEndFigures } from './end-to-end.ts';
 import { ingest, type IngestSummary } from './ingest.ts';
-import { measureMemory, type MemoryFigures } from './memory.ts';
+import { measureMemory, OPERATOR_FLAGS, type MemoryFigures } from './memory.ts';
 import {
   describeQueries,
   queryLatency,
@@ -21,6 +21,7 @@ import {
   heartbeatScenario,
   type ScenarioResult,
 } from './scenarios.ts';
+import { capturedWorkload, REPLAY_POLICY } from './replay.ts';
 import { encode } from './stream.ts';
 import { ingestRows, memoryRows, relistRows, scenarioRows } from './summary.ts';
 import { storageBreakdownRows, storageFigures, storageRows, targetRows } from './summary.ts';
@@ -40,8 +41,8 @@ export interface Config {
   memorySizes: number[];
   /** Processes per memory size; the median RSS is reported. */
   memoryReps: number;
-  /** Also record the largest size with a capped V8 young generation (diagnostic). */
-  cappedMemory: boolean;
+  /** Also record the largest size without the operator's Node flags (diagnostic). */
+  defaultFlagsMemory: boolean;
   /** End-to-end latency on the local control plane: writes per second, and for how long. */
   e2eRate: number;
   e2eSeconds: number;
@@ -59,7 +60,7 @@ const QUICK: Config = {
   duplicates: 2_000,
   memorySizes: [10_000, 50_000],
   memoryReps: 1,
-  cappedMemory: false,
+  defaultFlagsMemory: false,
   e2eRate: 200,
   e2eSeconds: 15,
   queries: { churnEvents: 12_000, namespaces: 2, seconds: 6 },
@@ -75,7 +76,7 @@ const FULL: Config = {
   duplicates: 10_000,
   memorySizes: [10_000, 50_000, 150_000],
   memoryReps: 3,
-  cappedMemory: true,
+  defaultFlagsMemory: true,
   e2eRate: 200,
   e2eSeconds: 60,
   queries: { churnEvents: 600_000, namespaces: 2, seconds: 60 },
@@ -114,6 +115,9 @@ async function runIngest(config: Config, profileDir?: string): Promise<IngestSum
     console.error(`… ingest: ${size} Pods, ${changes} changes × ${config.reps}`);
     out.push(await ingest(w, config.reps, { floor: true, profileDir }));
   }
+  const captured = capturedWorkload();
+  console.error(`… ingest: captured watch streams, ${captured.changes} changes × ${config.reps}`);
+  out.push(await ingest(captured, config.reps, { floor: true, profileDir, policy: REPLAY_POLICY }));
   return out;
 }
 
@@ -149,7 +153,7 @@ async function main(): Promise<void> {
     );
     memory = await measureMemory(config.memorySizes, {
       reps: config.memoryReps,
-      capped: config.cappedMemory,
+      capped: config.defaultFlagsMemory,
     });
   }
   let queries: QueryLatencyResult | null = null;
@@ -178,7 +182,7 @@ async function main(): Promise<void> {
   if (scenarios.length) printTable('Other workloads', ...scenarioRows(results));
   if (memory) {
     printTable(
-      'Memory with tracked objects (fresh process each, after GC)',
+      `Memory with tracked objects (fresh process each, after GC, node ${OPERATOR_FLAGS.join(' ')} as npm start)`,
       ...memoryRows(results),
     );
     printTable('Relist of unchanged objects', ...relistRows(results));

@@ -11,7 +11,7 @@ export interface StorageFigures {
   bodyBytes: number;
   /** Sum of the versions' changed-path lists (uncompressed JSON). */
   pathsBytes: number;
-  /** Sum of the objects' last states, which the recorder diffs against. */
+  /** Sum of the objects' last states (table heads), which the recorder diffs against. */
   headBytes: number;
   /** The part of headBytes that belongs to deleted objects. */
   deletedHeadBytes: number;
@@ -28,8 +28,9 @@ export function storage(b: Bench): StorageFigures {
     .get();
   const heads = b.db
     .prepare<[], { all: number | null; deleted: number | null }>(
-      `SELECT sum(length(last_body)) AS "all",
-         sum(CASE WHEN deleted_at IS NULL THEN 0 ELSE length(last_body) END) AS deleted FROM objects`,
+      `SELECT sum(length(h.body)) AS "all",
+         sum(CASE WHEN o.deleted_at IS NULL THEN 0 ELSE length(h.body) END) AS deleted
+       FROM heads h JOIN objects o ON o.id = h.object_id`,
     )
     .get();
   return {

@@ -193,9 +193,9 @@ export function memoryRows(r: Results): Table {
       ),
     );
   });
-  const c = m.cappedYoungGeneration;
+  const c = m.withoutOperatorFlags;
   if (c) {
-    const label = `once more, node ${c.flags.join(' ')}`;
+    const label = "once more, V8's default young gen.";
     rows.push(row(label, c.objects, c.memory, null, 'diagnostic'));
   }
   return [

@@ -200,9 +200,11 @@ describe('Recorder', () => {
     expect(history('x').map((v) => v.type)).toEqual(['added', 'deleted']);
     // A deleted object keeps no last state; its final version still rebuilds from the history.
     const head = db
-      .prepare("SELECT length(last_body) AS n FROM objects WHERE name = 'x'")
-      .get() as { n: number };
-    expect(head.n).toBe(0);
+      .prepare(
+        "SELECT length(o.last_body) AS n, h.object_id AS kept FROM objects o LEFT JOIN heads h ON h.object_id = o.id WHERE name = 'x'",
+      )
+      .get() as { n: number; kept: number | null };
+    expect(head).toEqual({ n: 0, kept: null });
     expect((history('x')[1]!.body as { data: unknown }).data).toEqual({ n: 'x' });
 
     // The relist returns only y, with a change: z was deleted while nobody watched.
@@ -355,7 +357,7 @@ describe('Recorder', () => {
         stringData: { token: 'plain-token' },
       }),
     ]);
-    const raw = db.prepare('SELECT last_body FROM objects').get() as { last_body: Buffer };
+    const raw = db.prepare('SELECT body AS last_body FROM heads').get() as { last_body: Buffer };
     const body = JSON.stringify(history('s')[0]!.body);
     for (const text of [body, raw.last_body.toString('latin1')]) {
       expect(text).not.toContain('hunter2');

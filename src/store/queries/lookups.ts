@@ -43,7 +43,8 @@ export class Lookups {
          ORDER BY seq DESC LIMIT 1`,
       ),
       head: db.prepare<[number], { last_seq: number; last_body: Buffer }>(
-        'SELECT last_seq, last_body FROM objects WHERE id = ?',
+        // The last state of an alive object is kept in heads; others rebuild from versions.
+        "SELECT last_seq, coalesce((SELECT body FROM heads WHERE object_id = objects.id), x'') AS last_body FROM objects WHERE id = ?",
       ),
       firstNamespace: db.prepare<[string], { namespace: string }>(
         'SELECT namespace FROM objects WHERE namespace >= ? ORDER BY namespace LIMIT 1',
