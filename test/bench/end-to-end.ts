@@ -12,6 +12,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { SinceItem } from '../../src/store/queries.ts';
 import { startControlPlane } from '../cluster/control-plane.ts';
 import { OperatorProcess, operatorKubeconfig } from '../integration/operator-process.ts';
+import { OPERATOR_FLAGS } from './memory.ts';
 
 export interface EndToEndFigures {
   /** Writes per second asked for, and achieved by the API server. */
@@ -24,6 +25,8 @@ export interface EndToEndFigures {
   p99Ms: number;
   maxMs: number;
   seconds: number;
+  /** The operator's resident memory at the end (its own process_resident_memory_bytes). */
+  operatorRssBytes: number;
 }
 
 const CONFIGMAPS = 200;
@@ -65,6 +68,8 @@ export async function measureEndToEnd(rate: number, seconds: number): Promise<En
       kubeconfig,
       dataDir: join(dir, 'data'),
       args: ['--auth', 'none'],
+      // As `npm start` runs it, so its RSS is the operator's.
+      nodeArgs: OPERATOR_FLAGS,
     });
     for (let i = 0; i < CONFIGMAPS; i++) {
       await core.createNamespacedConfigMap({
@@ -122,6 +127,8 @@ export async function measureEndToEnd(rate: number, seconds: number): Promise<En
     }
     stream.abort();
     await reading;
+    const metrics = await (await fetch(`${op.url}/metrics`)).text();
+    const rss = /^process_resident_memory_bytes (\d+)/m.exec(metrics);
     const latencies = [...acked]
       .filter(([k]) => arrived.has(k))
       .map(([k, t]) => Math.max(0, arrived.get(k)! - t))
@@ -135,6 +142,7 @@ export async function measureEndToEnd(rate: number, seconds: number): Promise<En
       p99Ms: percentile(latencies, 0.99),
       maxMs: latencies.at(-1) ?? NaN,
       seconds: wrote,
+      operatorRssBytes: rss ? Number(rss[1]) : NaN,
     };
   } finally {
     stream.abort();

@@ -195,7 +195,17 @@ async function main(): Promise<void> {
     const ms = (v: number) => `${v.toFixed(0)} ms`;
     printTable(
       "End to end on the local control plane: API write acknowledged → on Hindsight's API (live stream)",
-      ['writes/s asked', 'writes/s achieved', 'writes', 'seen', 'p50', 'p99', 'max', 'target'],
+      [
+        'writes/s asked',
+        'writes/s achieved',
+        'writes',
+        'seen',
+        'p50',
+        'p99',
+        'max',
+        'operator RSS',
+        'target',
+      ],
       [
         [
           String(e2e.targetRate),
@@ -205,6 +215,7 @@ async function main(): Promise<void> {
           ms(e2e.p50Ms),
           ms(e2e.p99Ms),
           ms(e2e.maxMs),
+          `${(e2e.operatorRssBytes / 2 ** 20).toFixed(0)} MB`,
           'p99 ≤ 1 s at 200/s',
         ],
       ],

@@ -104,6 +104,8 @@ export interface OperatorOptions {
   args?: string[];
   /** Address to listen on; default 127.0.0.1. */
   host?: string;
+  /** Flags for node itself, such as the V8 flags of `npm start`. */
+  nodeArgs?: readonly string[];
 }
 
 export class OperatorProcess {
@@ -133,6 +135,7 @@ export class OperatorProcess {
     const child = spawn(
       process.execPath,
       [
+        ...(o.nodeArgs ?? []),
         MAIN,
         '--kubeconfig',
         o.kubeconfig,
