@@ -4,16 +4,24 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../cluster/control-plane.ts';
 import { conforms } from '../support/openapi.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
+import {
+  clusterRoleBinding,
+  createDeployment,
+  historyPolicy,
+  roleBinding,
+  rollOutImage,
+  serviceAccount,
+  serviceAccountToken,
+  waitForPolicyReady,
+} from './world.ts';
 
-const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
-const apps = kc.makeApiClient(AppsV1Api);
+const core = kubeConfig().makeApiClient(CoreV1Api);
 
 interface Obj {
   uid: string;
@@ -77,57 +85,29 @@ describe('REST API', () => {
     ]);
     for (const ns of [nsA, nsB]) await core.createNamespace({ body: { metadata: { name: ns } } });
     // Two callers: one who may read everything, one who may read only namespace A.
+    const admin = { name: 'api-admin', namespace: nsA };
+    const reader = { name: 'api-reader', namespace: nsA };
     await apply(
-      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'api-admin', namespace: nsA } },
-      {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name: 'api-reader', namespace: nsA },
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: `${nsA}-admin` },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-        subjects: [{ kind: 'ServiceAccount', name: 'api-admin', namespace: nsA }],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'api-reader', namespace: nsA },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-        subjects: [{ kind: 'ServiceAccount', name: 'api-reader', namespace: nsA }],
-      },
+      serviceAccount(admin),
+      serviceAccount(reader),
+      clusterRoleBinding(`${nsA}-admin`, 'view', admin),
+      roleBinding('api-reader', nsA, 'view', reader),
     );
-    adminToken = (await cp.kubectl(['create', 'token', 'api-admin', '-n', nsA])).trim();
-    tokenA = (await cp.kubectl(['create', 'token', 'api-reader', '-n', nsA])).trim();
-    await apply({
-      apiVersion: 'hindsight.dev/v1alpha1',
-      kind: 'HistoryPolicy',
-      metadata: { name: policy },
-      spec: {
+    adminToken = await serviceAccountToken(cp, admin);
+    tokenA = await serviceAccountToken(cp, reader);
+    await apply(
+      historyPolicy(policy, {
         resources: [
           { group: '', kinds: ['ConfigMap', 'Pod'] },
           { group: 'apps', kinds: ['Deployment', 'ReplicaSet'] },
         ],
         events: true,
         namespaces: { include: [nsA, nsB] },
-      },
-    });
+      }),
+    );
     dataDir = await mkdtemp(join(tmpdir(), 'hindsight-api-'));
     op = await OperatorProcess.start({ kubeconfig, dataDir });
-    await waitFor(
-      'the policy to be Ready',
-      60_000,
-      async () =>
-        (await cp.kubectl([
-          'get',
-          'hp',
-          policy,
-          '-o',
-          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-        ])) === 'True',
-    );
+    await waitForPolicyReady(cp, policy);
 
     // The recorded world: a ConfigMap changed twice and one deleted in each namespace, and a
     // Deployment rolled out in A.
@@ -152,42 +132,11 @@ describe('REST API', () => {
       });
       await core.deleteNamespacedConfigMap({ namespace: ns, name: 'doomed' });
     }
-    await apps.createNamespacedDeployment({
-      namespace: nsA,
-      body: {
-        metadata: { name: 'web' },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: 'web' } },
-          template: {
-            metadata: { labels: { app: 'web' } },
-            spec: { containers: [{ name: 'app', image: 'web:1' }] },
-          },
-        },
-      },
-    });
-    await waitFor(
-      'the first rollout',
-      60_000,
-      async () =>
-        (await apps.readNamespacedDeployment({ name: 'web', namespace: nsA })).status
-          ?.availableReplicas === 2,
-    );
+    const web = { namespace: nsA, name: 'web', replicas: 2 };
+    await createDeployment({ ...web, image: 'web:1' });
     await new Promise((r) => setTimeout(r, 1100));
     marks.beforeRollout = Date.now();
-    await apps.patchNamespacedDeployment({
-      name: 'web',
-      namespace: nsA,
-      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'web:2' }],
-    });
-    await waitFor('the second rollout', 60_000, async () => {
-      const d = await apps.readNamespacedDeployment({ name: 'web', namespace: nsA });
-      return (
-        d.status?.updatedReplicas === 2 &&
-        d.status.availableReplicas === 2 &&
-        d.status.replicas === 2
-      );
-    });
+    await rollOutImage({ ...web, image: 'web:2' });
     await waitFor('the rollout to be recorded', 30_000, async () => {
       const rs = await ok<{ items: Obj[] }>(
         `/api/v1/resources?namespace=${nsA}&kind=ReplicaSet`,

@@ -14,6 +14,17 @@ import { BIN, ensureBuilt, exec, withoutAges } from './cli-binary.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
 import { exposeThroughService, HOST_NODE, machineAddress } from './operator-service.ts';
+import {
+  clusterRoleBinding,
+  createDeployment,
+  historyPolicy,
+  roleBinding,
+  ROLLOUT_RESOURCES,
+  rollOutImage,
+  serviceAccount,
+  serviceAccountToken,
+  waitForPolicyReady,
+} from './world.ts';
 
 const apps = kubeConfig().makeApiClient(AppsV1Api);
 
@@ -25,6 +36,7 @@ describe('hindsight CLI', () => {
   let readerKubeconfig: string;
   let readerToken: string;
   const ns = uniqueName('cli');
+  const reader = { name: 'reader', namespace: ns };
   const policy = uniqueName('cli');
   const marks: Record<string, number> = {};
 
@@ -60,24 +72,12 @@ describe('hindsight CLI', () => {
     // The caller: a ServiceAccount that may read the namespace and reach the operator's Service
     // through the API server's proxy (bound to the shipped hindsight-cli Role).
     await apply(
-      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: ns } },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'reader', namespace: ns },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: `${ns}-proxy`, namespace: 'hindsight-system' },
-        // The hindsight-cli Role of manifests/rbac.yaml.
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'hindsight-cli' },
-        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
-      },
+      serviceAccount(reader),
+      roleBinding('reader', ns, 'view', reader),
+      // The hindsight-cli Role of manifests/rbac.yaml.
+      roleBinding(`${ns}-proxy`, 'hindsight-system', 'hindsight-cli', reader, 'Role'),
     );
-    readerToken = (await cp.kubectl(['create', 'token', 'reader', '-n', ns])).trim();
+    readerToken = await serviceAccountToken(cp, reader);
     readerKubeconfig = join(home, 'reader.kubeconfig');
     const ca = readFileSync(cp.state.pki.caCert).toString('base64');
     await writeFile(
@@ -92,73 +92,25 @@ current-context: reader
       { mode: 0o600 },
     );
 
-    await apply({
-      apiVersion: 'hindsight.dev/v1alpha1',
-      kind: 'HistoryPolicy',
-      metadata: { name: policy },
-      spec: {
-        resources: [
-          { group: '', kinds: ['Pod'] },
-          { group: 'apps', kinds: ['Deployment', 'ReplicaSet'] },
-        ],
+    await apply(
+      historyPolicy(policy, {
+        resources: ROLLOUT_RESOURCES,
         events: true,
         namespaces: { include: [ns] },
-      },
-    });
+      }),
+    );
     dataDir = await mkdtemp(join(tmpdir(), 'hindsight-cli-'));
     const address = machineAddress();
     op = await OperatorProcess.start({ kubeconfig, dataDir, host: address });
     await exposeThroughService(cp, address, op.port);
-    await waitFor(
-      'the policy to be Ready',
-      60_000,
-      async () =>
-        (await cp.kubectl([
-          'get',
-          'hp',
-          policy,
-          '-o',
-          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-        ])) === 'True',
-    );
+    await waitForPolicyReady(cp, policy);
 
-    await apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'web' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'web' } },
-          template: {
-            metadata: { labels: { app: 'web' } },
-            spec: { containers: [{ name: 'app', image: 'web:1' }] },
-          },
-        },
-      },
-    });
-    await waitFor(
-      'the first rollout',
-      60_000,
-      async () =>
-        (await apps.readNamespacedDeployment({ name: 'web', namespace: ns })).status
-          ?.availableReplicas === 1,
-    );
+    const web = { namespace: ns, name: 'web', replicas: 1 };
+    await createDeployment({ ...web, image: 'web:1' });
     await new Promise((r) => setTimeout(r, 1100));
     marks.beforeRollout = Date.now();
     await new Promise((r) => setTimeout(r, 1100));
-    await apps.patchNamespacedDeployment({
-      name: 'web',
-      namespace: ns,
-      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'web:2' }],
-    });
-    await waitFor('the second rollout', 60_000, async () => {
-      const d = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
-      return (
-        d.status?.updatedReplicas === 1 &&
-        d.status.availableReplicas === 1 &&
-        d.status.replicas === 1
-      );
-    });
+    await rollOutImage({ ...web, image: 'web:2' });
     let last = '';
     await waitFor('the rollout to be recorded', 30_000, async () => {
       const r = await run(['changes', '-o', 'json', '--since', '10m']);
@@ -403,17 +355,7 @@ current-context: reader
     expect(refused.code).toBe(1);
     expect(refused.message).toMatch(/^error: the operator refused: .*hindsight-backup/);
     expect(existsSync(file)).toBe(false);
-    await apply({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${ns}-backup` },
-      roleRef: {
-        apiGroup: 'rbac.authorization.k8s.io',
-        kind: 'ClusterRole',
-        name: 'hindsight-backup',
-      },
-      subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
-    });
+    await apply(clusterRoleBinding(`${ns}-backup`, 'hindsight-backup', reader));
     const before = JSON.parse(await ok(['history', 'deploy/web', '-o', 'json'])) as {
       versions: Version[];
     };

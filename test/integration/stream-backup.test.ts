@@ -12,8 +12,16 @@ import { inspectHistoryFile } from '../../src/store/backup.ts';
 import type { ControlPlane } from '../cluster/control-plane.ts';
 import { conforms } from '../support/openapi.ts';
 import { readSse, sseData } from '../support/sse.ts';
-import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
+import { apply, controlPlane, kubeConfig, uniqueName } from './cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
+import {
+  clusterRoleBinding,
+  historyPolicy,
+  roleBinding,
+  serviceAccount,
+  serviceAccountToken,
+  waitForPolicyReady,
+} from './world.ts';
 
 const core = kubeConfig().makeApiClient(CoreV1Api);
 
@@ -65,61 +73,32 @@ describe('live stream and backup', () => {
       join(import.meta.dirname, 'fixtures/configmaps-clusterrole.yaml'),
     ]);
     for (const ns of [nsA, nsB]) await core.createNamespace({ body: { metadata: { name: ns } } });
-    const sa = (name: string) => ({
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name, namespace: nsA },
-    });
-    const clusterBinding = (name: string, role: string) => ({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${nsA}-${name}-${role}` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: nsA }],
-    });
+    const account = (name: string) => ({ name, namespace: nsA });
+    const clusterBinding = (name: string, role: string) =>
+      clusterRoleBinding(`${nsA}-${name}-${role}`, role, account(name));
     // reader: view in namespace A only; viewer: view everywhere; backup: view everywhere and
     // the hindsight-backup ClusterRole of manifests/rbac.yaml.
     await apply(
-      sa('reader'),
-      sa('viewer'),
-      sa('backup'),
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'reader', namespace: nsA },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: nsA }],
-      },
+      serviceAccount(account('reader')),
+      serviceAccount(account('viewer')),
+      serviceAccount(account('backup')),
+      roleBinding('reader', nsA, 'view', account('reader')),
       clusterBinding('viewer', 'view'),
       clusterBinding('backup', 'view'),
       clusterBinding('backup', 'hindsight-backup'),
     );
     for (const who of ['reader', 'viewer', 'backup'] as const) {
-      tokens[who] = (await cp.kubectl(['create', 'token', who, '-n', nsA])).trim();
+      tokens[who] = await serviceAccountToken(cp, account(who));
     }
-    await apply({
-      apiVersion: 'hindsight.dev/v1alpha1',
-      kind: 'HistoryPolicy',
-      metadata: { name: policy },
-      spec: {
+    await apply(
+      historyPolicy(policy, {
         resources: [{ group: '', kinds: ['ConfigMap'] }],
         events: false,
         namespaces: { include: [nsA, nsB] },
-      },
-    });
-    op = await OperatorProcess.start({ kubeconfig, dataDir: await tmp('hindsight-sb-') });
-    await waitFor(
-      'the policy to be Ready',
-      60_000,
-      async () =>
-        (await cp.kubectl([
-          'get',
-          'hp',
-          policy,
-          '-o',
-          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-        ])) === 'True',
+      }),
     );
+    op = await OperatorProcess.start({ kubeconfig, dataDir: await tmp('hindsight-sb-') });
+    await waitForPolicyReady(cp, policy);
     for (const ns of [nsA, nsB]) {
       for (const name of ['one', 'two']) {
         await core.createNamespacedConfigMap({

@@ -1,15 +1,12 @@
 // Backup and restore of the history volume on real SQLite files: a backup taken while the
 // recorder writes is a consistent snapshot that answers the same queries; restore refuses what
 // is not a Hindsight history of a known schema and a database in use, and keeps what it replaces.
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeObject, WatchTarget } from '../../src/kube/reflector.ts';
-import { createLogger } from '../../src/log.ts';
-import { compilePolicy } from '../../src/recorder/policy.ts';
+import type { KubeObject } from '../../src/kube/reflector.ts';
 import { Recorder } from '../../src/recorder/recorder.ts';
 import {
   Backups,
@@ -21,17 +18,10 @@ import {
 import { APPLICATION_ID, openDatabase, schemaVersion, type Db } from '../../src/store/db.ts';
 import { LATEST_SCHEMA, MIGRATIONS } from '../../src/store/migrations.ts';
 import { HistoryQueries, type Access } from '../../src/store/queries.ts';
-import { HistoryWriter } from '../../src/store/writer.ts';
+import { closeRecording, openRecording, watchTarget } from './fixtures/recording.ts';
 
 const ALL: Access = { allows: () => true };
-const CONFIGMAPS: WatchTarget = {
-  key: '/configmaps',
-  group: '',
-  version: 'v1',
-  kind: 'ConfigMap',
-  resource: 'configmaps',
-  namespace: null,
-};
+const CONFIGMAPS = watchTarget('', 'ConfigMap', 'configmaps');
 let rv = 1;
 const configMap = (name: string, value: string): KubeObject => ({
   apiVersion: 'v1',
@@ -81,25 +71,14 @@ function snapshot(path: string, seq: number) {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hindsight-backup-'));
-  dbPath = join(dir, 'history.db');
-  writeDb = openDatabase(dbPath);
-  recorder = new Recorder({
-    writer: new HistoryWriter(writeDb),
-    log: createLogger('error'),
-    batchDelayMs: 0,
+  const recording = openRecording('hindsight-backup-', {
+    policy: { name: 'all', spec: { resources: [{ group: '', kinds: ['ConfigMap'] }] } },
   });
-  recorder.setPolicies([
-    compilePolicy('all', 1, { resources: [{ group: '', kinds: ['ConfigMap'] }] }).policy,
-  ]);
+  ({ dir, path: dbPath, db: writeDb, recorder } = recording);
   await write(200);
 });
 
-afterAll(async () => {
-  await recorder.stop();
-  writeDb.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => closeRecording({ dir, db: writeDb, recorder }));
 
 describe('backup', () => {
   it('is a consistent snapshot taken while recording goes on', async () => {

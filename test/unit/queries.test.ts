@@ -22,26 +22,18 @@ import {
   type SinceItem,
 } from '../../src/store/queries.ts';
 import { HistoryWriter } from '../../src/store/writer.ts';
+import { watchTarget } from './fixtures/recording.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const s = (seconds: number) => T0 + seconds * 1000;
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 
-const target = (group: string, kind: string, resource: string, namespace: string | null = null) =>
-  ({
-    key: `${group}/${resource}${namespace ? `@${namespace}` : ''}`,
-    group,
-    version: 'v1',
-    kind,
-    resource,
-    namespace,
-  }) satisfies WatchTarget;
-const DEPLOYMENTS = target('apps', 'Deployment', 'deployments');
-const REPLICASETS = target('apps', 'ReplicaSet', 'replicasets');
-const PODS = target('', 'Pod', 'pods');
-const BLOG_PODS = target('', 'Pod', 'pods', 'blog');
-const SERVICES = target('', 'Service', 'services');
-const EVENTS = target('', 'Event', 'events');
+const DEPLOYMENTS = watchTarget('apps', 'Deployment', 'deployments');
+const REPLICASETS = watchTarget('apps', 'ReplicaSet', 'replicasets');
+const PODS = watchTarget('', 'Pod', 'pods');
+const BLOG_PODS = watchTarget('', 'Pod', 'pods', 'blog');
+const SERVICES = watchTarget('', 'Service', 'services');
+const EVENTS = watchTarget('', 'Event', 'events');
 
 let rv = 100;
 const meta = (ns: string, name: string, uid: string, created: number, extra: object = {}) => ({

@@ -1,28 +1,16 @@
 // The queries on their own threads: the same answers as HistoryQueries on the calling thread,
 // errors that keep their class and field, the caller's Access carried across, and no pile-up.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeObject, WatchTarget } from '../../src/kube/reflector.ts';
-import { createLogger } from '../../src/log.ts';
-import { compilePolicy } from '../../src/recorder/policy.ts';
-import { Recorder } from '../../src/recorder/recorder.ts';
+import type { KubeObject } from '../../src/kube/reflector.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
 import { HistoryQueries, QueryError, type Access, type Scope } from '../../src/store/queries.ts';
 import { QueryPool, QueryUnavailableError } from '../../src/store/query-pool.ts';
 import { grantAccess, toGrant } from '../../src/store/query-wire.ts';
-import { HistoryWriter } from '../../src/store/writer.ts';
+import { openRecording, watchTarget } from './fixtures/recording.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
-const PODS: WatchTarget = {
-  key: '/pods',
-  group: '',
-  version: 'v1',
-  kind: 'Pod',
-  resource: 'pods',
-  namespace: null,
-};
+const PODS = watchTarget('', 'Pod', 'pods');
 
 const pod = (ns: string, name: string, rv: number): KubeObject => ({
   apiVersion: 'v1',
@@ -50,16 +38,11 @@ let db: Db;
 let direct: HistoryQueries;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hindsight-pool-'));
-  path = join(dir, 'history.db');
-  const writeDb = openDatabase(path);
-  const recorder = new Recorder({
-    writer: new HistoryWriter(writeDb),
-    log: createLogger('error'),
-    batchDelayMs: 0,
+  const recording = openRecording('hindsight-pool-', {
+    policy: { name: 'all', spec: { resources: [{ group: '', kinds: ['Pod'] }], events: false } },
   });
-  const spec = { resources: [{ group: '', kinds: ['Pod'] }], events: false };
-  recorder.setPolicies([compilePolicy('all', 1, spec).policy]);
+  const { db: writeDb, recorder } = recording;
+  ({ dir, path } = recording);
   let rv = 10;
   for (const ns of ['a', 'b']) {
     for (const name of ['web-1', 'web-2']) {

@@ -1,49 +1,19 @@
 // The recorder and the store together, on a temporary SQLite database, fed with reflector items.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeObject, ReflectorItem, WatchTarget } from '../../src/kube/reflector.ts';
+import type { KubeObject, ReflectorItem } from '../../src/kube/reflector.ts';
 import { createLogger } from '../../src/log.ts';
 import { compilePolicy } from '../../src/recorder/policy.ts';
 import { Recorder, SNAPSHOT_EVERY } from '../../src/recorder/recorder.ts';
-import { openDatabase, type Db } from '../../src/store/db.ts';
+import type { Db } from '../../src/store/db.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
 import { HistoryWriter } from '../../src/store/writer.ts';
+import { closeRecording, openRecording, watchTarget } from './fixtures/recording.ts';
 
-const CM: WatchTarget = {
-  key: '/configmaps',
-  group: '',
-  version: 'v1',
-  kind: 'ConfigMap',
-  resource: 'configmaps',
-  namespace: null,
-};
-const NODES: WatchTarget = {
-  key: '/nodes',
-  group: '',
-  version: 'v1',
-  kind: 'Node',
-  resource: 'nodes',
-  namespace: null,
-};
-const SECRETS: WatchTarget = {
-  key: '/secrets',
-  group: '',
-  version: 'v1',
-  kind: 'Secret',
-  resource: 'secrets',
-  namespace: null,
-};
-const EVENTS: WatchTarget = {
-  key: '/events',
-  group: '',
-  version: 'v1',
-  kind: 'Event',
-  resource: 'events',
-  namespace: null,
-};
+const CM = watchTarget('', 'ConfigMap', 'configmaps');
+const NODES = watchTarget('', 'Node', 'nodes');
+const SECRETS = watchTarget('', 'Secret', 'secrets');
+const EVENTS = watchTarget('', 'Event', 'events');
 
 let dir: string;
 let db: Db;
@@ -95,25 +65,14 @@ function history(name: string) {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hindsight-rec-'));
-  db = openDatabase(join(dir, 'history.db'));
-  writer = new HistoryWriter(db);
+  ({ dir, db, writer, recorder } = openRecording('hindsight-rec-', {
+    recorder: { retryDelayMs: 10, now: () => clock },
+  }));
   reader = new HistoryReader(db);
-  recorder = new Recorder({
-    writer,
-    log: createLogger('error'),
-    batchDelayMs: 0,
-    retryDelayMs: 10,
-    now: () => clock,
-  });
   setPolicies(['all', { resources: [{ group: '', kinds: ['ConfigMap', 'Node', 'Secret'] }] }]);
 });
 
-afterEach(async () => {
-  await recorder.stop();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeRecording({ dir, db, recorder }));
 
 describe('Recorder', () => {
   it('records an object as a snapshot, then changes as patches that rebuild every version', async () => {
@@ -293,22 +252,8 @@ describe('Recorder', () => {
 
   it('stores the owner, the node and the Services that select a Pod for later queries', async () => {
     setPolicies(['pods', { resources: [{ group: '', kinds: ['Pod', 'Service'] }] }]);
-    const SVC: WatchTarget = {
-      key: '/services',
-      group: '',
-      version: 'v1',
-      kind: 'Service',
-      resource: 'services',
-      namespace: null,
-    };
-    const PODS: WatchTarget = {
-      key: '/pods',
-      group: '',
-      version: 'v1',
-      kind: 'Pod',
-      resource: 'pods',
-      namespace: null,
-    };
+    const SVC = watchTarget('', 'Service', 'services');
+    const PODS = watchTarget('', 'Pod', 'pods');
     const svc = (name: string, selector: Record<string, string>): KubeObject => ({
       apiVersion: 'v1',
       kind: 'Service',
@@ -445,14 +390,7 @@ describe('Recorder', () => {
         namespaces: { selector: { matchLabels: { team: 'shop' } } },
       },
     ]);
-    const NS: WatchTarget = {
-      key: '/namespaces',
-      group: '',
-      version: 'v1',
-      kind: 'Namespace',
-      resource: 'namespaces',
-      namespace: null,
-    };
+    const NS = watchTarget('', 'Namespace', 'namespaces');
     const ns = (name: string, labels: Record<string, string>): KubeObject => ({
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -474,14 +412,7 @@ describe('Recorder', () => {
   });
 
   it('reads events.k8s.io/v1 Events into the same model, series counts as occurrences', async () => {
-    const EV2: WatchTarget = {
-      key: 'events.k8s.io/events',
-      group: 'events.k8s.io',
-      version: 'v1',
-      kind: 'Event',
-      resource: 'events',
-      namespace: null,
-    };
+    const EV2 = watchTarget('events.k8s.io', 'Event', 'events');
     const ev = (rv: number, series?: { count: number; lastObservedTime: string }): KubeObject => ({
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',

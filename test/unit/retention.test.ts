@@ -1,26 +1,15 @@
 // Retention on a real SQLite file fed by the real recorder.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeObject, WatchTarget } from '../../src/kube/reflector.ts';
-import { createLogger } from '../../src/log.ts';
-import { compilePolicy } from '../../src/recorder/policy.ts';
+import type { KubeObject } from '../../src/kube/reflector.ts';
 import { Recorder } from '../../src/recorder/recorder.ts';
-import { openDatabase, type Db } from '../../src/store/db.ts';
+import type { Db } from '../../src/store/db.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
 import { Retention } from '../../src/store/retention.ts';
-import { HistoryWriter } from '../../src/store/writer.ts';
+import { closeRecording, openRecording, watchTarget } from './fixtures/recording.ts';
 
-const CM: WatchTarget = {
-  key: '/configmaps',
-  group: '',
-  version: 'v1',
-  kind: 'ConfigMap',
-  resource: 'configmaps',
-  namespace: null,
-};
+const CM = watchTarget('', 'ConfigMap', 'configmaps');
 const HOUR = 3_600_000;
 
 let dir: string;
@@ -47,28 +36,16 @@ async function write(time: number, ...objects: KubeObject[]) {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hindsight-ret-'));
-  path = join(dir, 'history.db');
-  db = openDatabase(path);
+  ({ dir, path, db, recorder } = openRecording('hindsight-ret-', {
+    policy: {
+      name: 'short',
+      spec: { resources: [{ group: '', kinds: ['ConfigMap'] }], retention: { maxAge: '1h' } },
+    },
+  }));
   reader = new HistoryReader(db);
-  recorder = new Recorder({
-    writer: new HistoryWriter(db),
-    log: createLogger('error'),
-    batchDelayMs: 0,
-  });
-  recorder.setPolicies([
-    compilePolicy('short', 1, {
-      resources: [{ group: '', kinds: ['ConfigMap'] }],
-      retention: { maxAge: '1h' },
-    }).policy,
-  ]);
 });
 
-afterEach(async () => {
-  await recorder.stop();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => closeRecording({ dir, db, recorder }));
 
 describe('Retention', () => {
   it('removes history past its age, keeps the current state of live objects and rebuilds from it', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeObject, WatchTarget } from '../../src/kube/reflector.ts';
+import type { KubeObject } from '../../src/kube/reflector.ts';
 import { createLogger } from '../../src/log.ts';
 import { decodeJson, encodeJson } from '../../src/recorder/codec.ts';
 import { compilePolicy } from '../../src/recorder/policy.ts';
@@ -12,6 +12,7 @@ import { APPLICATION_ID, openDatabase, PAGE_SIZE, schemaVersion } from '../../sr
 import { LATEST_SCHEMA, MIGRATIONS } from '../../src/store/migrations.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
 import { BODY_PATCH, BODY_SNAPSHOT, HistoryWriter } from '../../src/store/writer.ts';
+import { watchTarget } from './fixtures/recording.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -137,11 +138,4 @@ describe('migration 3 (heads)', () => {
   });
 });
 
-const TARGET: WatchTarget = {
-  key: '/configmaps',
-  group: '',
-  version: 'v1',
-  kind: 'ConfigMap',
-  resource: 'configmaps',
-  namespace: null,
-};
+const TARGET = watchTarget('', 'ConfigMap', 'configmaps');

@@ -1,10 +1,8 @@
 // The live stream (/api/v1/stream) over a real store written by the real Recorder: records in
 // sequence order, resumable from Last-Event-ID without duplicates or gaps, only what the
 // caller may read, and a clear 400 / 503 before the stream starts.
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { Registry } from 'prom-client';
@@ -13,24 +11,15 @@ import { apiRouter } from '../../src/http/api.ts';
 import { createApp } from '../../src/http/app.ts';
 import { Readiness } from '../../src/http/health.ts';
 import { StreamHub } from '../../src/http/stream.ts';
-import type { KubeObject, ReflectorItem, WatchTarget } from '../../src/kube/reflector.ts';
-import { createLogger } from '../../src/log.ts';
-import { compilePolicy } from '../../src/recorder/policy.ts';
+import type { KubeObject, ReflectorItem } from '../../src/kube/reflector.ts';
 import { Recorder } from '../../src/recorder/recorder.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
 import { HistoryQueries, type Access, type SinceItem } from '../../src/store/queries.ts';
 import { QueryPool } from '../../src/store/query-pool.ts';
-import { HistoryWriter } from '../../src/store/writer.ts';
 import { readSse, sseData, type SseMessage } from '../support/sse.ts';
+import { closeRecording, openRecording, watchTarget } from './fixtures/recording.ts';
 
-const CONFIGMAPS: WatchTarget = {
-  key: '/configmaps',
-  group: '',
-  version: 'v1',
-  kind: 'ConfigMap',
-  resource: 'configmaps',
-  namespace: null,
-};
+const CONFIGMAPS = watchTarget('', 'ConfigMap', 'configmaps');
 let rv = 1;
 const configMap = (ns: string, name: string, value: string): KubeObject => ({
   apiVersion: 'v1',
@@ -51,24 +40,16 @@ async function write(ns: string, name: string, value: string, type = 'MODIFIED')
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hindsight-stream-'));
-  writeDb = openDatabase(join(dir, 'history.db'));
-  readDb = openDatabase(join(dir, 'history.db'), { readonly: true });
-  recorder = new Recorder({
-    writer: new HistoryWriter(writeDb),
-    log: createLogger('error'),
-    batchDelayMs: 0,
+  const recording = openRecording('hindsight-stream-', {
+    policy: { name: 'all', spec: { resources: [{ group: '', kinds: ['ConfigMap'] }] } },
   });
-  recorder.setPolicies([
-    compilePolicy('all', 1, { resources: [{ group: '', kinds: ['ConfigMap'] }] }).policy,
-  ]);
+  ({ dir, db: writeDb, recorder } = recording);
+  readDb = openDatabase(join(dir, 'history.db'), { readonly: true });
 });
 
 afterAll(async () => {
-  await recorder.stop();
   readDb.close();
-  writeDb.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeRecording({ dir, db: writeDb, recorder });
 });
 
 const read = readSse;

@@ -1,26 +1,14 @@
 // Owner chains of timeline rows when owners are shared, cyclic, self-referencing or deep: siblings
 // share the walk above them, and a walk that meets the row itself again stops where it would.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeObject, WatchTarget } from '../../src/kube/reflector.ts';
-import { createLogger } from '../../src/log.ts';
-import { compilePolicy } from '../../src/recorder/policy.ts';
-import { Recorder } from '../../src/recorder/recorder.ts';
+import type { KubeObject } from '../../src/kube/reflector.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
 import { HistoryQueries, type Timeline } from '../../src/store/queries.ts';
-import { HistoryWriter } from '../../src/store/writer.ts';
+import { openRecording, watchTarget } from './fixtures/recording.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
-const MAPS: WatchTarget = {
-  key: '/configmaps',
-  group: '',
-  version: 'v1',
-  kind: 'ConfigMap',
-  resource: 'configmaps',
-  namespace: null,
-};
+const MAPS = watchTarget('', 'ConfigMap', 'configmaps');
 
 let rv = 1;
 const map = (name: string, owner?: string): KubeObject => ({
@@ -48,18 +36,14 @@ let db: Db;
 let timeline: Timeline;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hindsight-owners-'));
-  const path = join(dir, 'history.db');
-  const writeDb = openDatabase(path);
-  const recorder = new Recorder({
-    writer: new HistoryWriter(writeDb),
-    log: createLogger('error'),
-    batchDelayMs: 0,
+  const recording = openRecording('hindsight-owners-', {
+    policy: {
+      name: 'all',
+      spec: { resources: [{ group: '', kinds: ['ConfigMap'] }], events: false },
+    },
   });
-  recorder.setPolicies([
-    compilePolicy('all', 1, { resources: [{ group: '', kinds: ['ConfigMap'] }], events: false })
-      .policy,
-  ]);
+  const { path, db: writeDb, recorder } = recording;
+  dir = recording.dir;
   const world = [
     // a and b own each other; c and d are owned by a; self owns itself.
     map('a', 'b'),

@@ -5,21 +5,29 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../cluster/control-plane.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from '../cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from '../operator-process.ts';
+import {
+  clusterRoleBinding,
+  createDeployment,
+  historyPolicy,
+  ROLLOUT_RESOURCES,
+  rollOutImage,
+  serviceAccount,
+  serviceAccountToken,
+  waitForPolicyReady,
+} from '../world.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
 const CHROMIUM = process.env.HINDSIGHT_CHROMIUM ?? '/usr/bin/chromium';
 
-const kc = kubeConfig();
-const core = kc.makeApiClient(CoreV1Api);
-const apps = kc.makeApiClient(AppsV1Api);
+const core = kubeConfig().makeApiClient(CoreV1Api);
 
 interface Obj {
   uid: string;
@@ -73,80 +81,25 @@ describe('web UI in Chromium', () => {
     cp = await controlPlane();
     const kubeconfig = await operatorKubeconfig(cp);
     await core.createNamespace({ body: { metadata: { name: ns } } });
+    const viewer = { name: 'ui-viewer', namespace: ns };
     await apply(
-      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ui-viewer', namespace: ns } },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: `${ns}-viewer` },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-        subjects: [{ kind: 'ServiceAccount', name: 'ui-viewer', namespace: ns }],
-      },
-      {
-        apiVersion: 'hindsight.dev/v1alpha1',
-        kind: 'HistoryPolicy',
-        metadata: { name: policy },
-        spec: {
-          resources: [
-            { group: '', kinds: ['Pod'] },
-            { group: 'apps', kinds: ['Deployment', 'ReplicaSet'] },
-          ],
-          events: true,
-          namespaces: { include: [ns] },
-        },
-      },
+      serviceAccount(viewer),
+      clusterRoleBinding(`${ns}-viewer`, 'view', viewer),
+      historyPolicy(policy, {
+        resources: ROLLOUT_RESOURCES,
+        events: true,
+        namespaces: { include: [ns] },
+      }),
     );
-    token = (await cp.kubectl(['create', 'token', 'ui-viewer', '-n', ns])).trim();
+    token = await serviceAccountToken(cp, viewer);
     dataDir = await mkdtemp(join(tmpdir(), 'hindsight-ui-'));
     op = await OperatorProcess.start({ kubeconfig, dataDir });
-    await waitFor(
-      'the policy to be Ready',
-      60_000,
-      async () =>
-        (await cp.kubectl([
-          'get',
-          'hp',
-          policy,
-          '-o',
-          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-        ])) === 'True',
-    );
+    await waitForPolicyReady(cp, policy);
 
     // The recorded world: a Deployment rolled out from web:1 to web:2.
-    await apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'web', labels: { app: 'web' } },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: 'web' } },
-          template: {
-            metadata: { labels: { app: 'web' } },
-            spec: { containers: [{ name: 'app', image: 'web:1' }] },
-          },
-        },
-      },
-    });
-    await waitFor(
-      'the first rollout',
-      60_000,
-      async () =>
-        (await apps.readNamespacedDeployment({ name: 'web', namespace: ns })).status
-          ?.availableReplicas === 2,
-    );
-    await apps.patchNamespacedDeployment({
-      name: 'web',
-      namespace: ns,
-      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'web:2' }],
-    });
-    await waitFor('the second rollout', 60_000, async () => {
-      const d = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
-      return (
-        d.status?.updatedReplicas === 2 &&
-        d.status.availableReplicas === 2 &&
-        d.status.replicas === 2
-      );
-    });
+    const web = { namespace: ns, name: 'web', replicas: 2 };
+    await createDeployment({ ...web, image: 'web:1', labels: { app: 'web' } });
+    await rollOutImage({ ...web, image: 'web:2' });
     // Everything the assertions read, recorded: both ReplicaSets, the old Pods' deletions and
     // the deployment controller's Events.
     await waitFor('the rollout to be recorded', 30_000, async () => {
