@@ -62,7 +62,7 @@ const QUICK: Config = {
   memoryReps: 1,
   defaultFlagsMemory: false,
   e2eRate: 200,
-  e2eSeconds: 15,
+  e2eSeconds: 10,
   queries: { churnEvents: 12_000, namespaces: 2, seconds: 6 },
 };
 

@@ -275,7 +275,8 @@ export function targetRows(r: Results): { table: Table; json: TargetVerdict[] } 
         figure: `RSS growth per tracked object (${num(slope.from)}→${num(slope.to)})`,
         target: '≤ 200 B',
         measured: `${num(slope.rssBytesPerObject)} B`,
-        met: slope.rssBytesPerObject <= 200,
+        // Between the full sizes only: at 10,000 objects the process has not reached its size.
+        met: full ? slope.rssBytesPerObject <= 200 : null,
       });
     }
     if (last) {
