@@ -32,6 +32,8 @@ export interface StreamOptions {
 /** The query of one stream, parsed from the request. */
 export interface StreamRequest {
   from: number | 'head';
+  /** Where `from` came from, named when it is refused. */
+  fromParam?: 'since' | 'Last-Event-ID';
   namespace?: string;
   kinds?: string[];
 }
@@ -41,10 +43,12 @@ export function parseStreamRequest(req: Request): StreamRequest {
   const q = req.query as p.Query;
   const lastEventId = req.get('last-event-id');
   const since = p.str(q, 'since');
-  let from: number | 'head' = 'head';
-  if (lastEventId !== undefined && lastEventId !== '') from = p.seq(lastEventId, 'Last-Event-ID');
-  else if (since !== undefined) from = since === 'now' ? 'head' : p.seq(since, 'since');
-  return { from, namespace: p.namespace(q), kinds: p.kinds(q) };
+  const base = { namespace: p.namespace(q), kinds: p.kinds(q) };
+  if (lastEventId !== undefined && lastEventId !== '')
+    return { ...base, from: p.seq(lastEventId, 'Last-Event-ID'), fromParam: 'Last-Event-ID' };
+  if (since !== undefined && since !== 'now')
+    return { ...base, from: p.seq(since, 'since'), fromParam: 'since' };
+  return { ...base, from: 'head' };
 }
 
 interface Waiter {
@@ -102,7 +106,7 @@ export class StreamHub {
     }
     let can = await access();
     const head = await this.source.head();
-    if (query.from !== 'head') checkPosition(query.from, head);
+    if (query.from !== 'head') checkPosition(query.from, head, query.fromParam ?? 'since');
     let pos = query.from === 'head' ? head : query.from;
     let ended = false;
     const waiter: Waiter = { pos: -1, wake: () => {} };
@@ -242,10 +246,10 @@ function format(item: SinceItem): string {
 }
 
 /** Refuses a position beyond the head: the client holds a position from another history. */
-function checkPosition(from: number, head: number): void {
+function checkPosition(from: number, head: number, param: string): void {
   if (from > head)
     throw badParam(
-      'since',
-      `sequence ${from} is past the newest record (${head}); this history may have been restored from an older backup: resume from ${head} or omit since`,
+      param,
+      `sequence ${from} is past the newest record (${head}); this history may have been restored from an older backup: resume from ${head} or start without a position`,
     );
 }

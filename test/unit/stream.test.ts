@@ -165,6 +165,7 @@ describe('live stream', () => {
       ['?since=-4', {}, 'since'],
       ['', { 'Last-Event-ID': 'x' }, 'Last-Event-ID'],
       ['?since=999999999', {}, 'since'],
+      ['', { 'Last-Event-ID': '999999999' }, 'Last-Event-ID'],
       ['?namespace=Not_A_Namespace', {}, 'namespace'],
     ] as const) {
       const res = await fetch(`${base}${query}`, { headers });
