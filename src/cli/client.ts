@@ -179,7 +179,8 @@ export class Client {
   }
 }
 
-function causeOf(err: unknown): string {
+/** The innermost error code (ECONNREFUSED…) or message of a failed request. */
+export function causeOf(err: unknown): string {
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;

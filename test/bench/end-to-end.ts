@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { SseParser } from '../../src/cli/sse.ts';
 import type { SinceItem } from '../../src/store/queries.ts';
 import { startControlPlane } from '../cluster/control-plane.ts';
 import { OperatorProcess, operatorKubeconfig } from '../integration/operator-process.ts';
@@ -166,17 +167,10 @@ async function follow(
   try {
     const res = await fetch(url, { signal });
     const decoder = new TextDecoder();
-    let buf = '';
+    const parser = new SseParser();
     for await (const chunk of res.body!) {
-      buf += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
-        const data = buf
-          .slice(0, end)
-          .split('\n')
-          .find((l) => l.startsWith('data: '));
-        buf = buf.slice(end + 2);
-        if (data) on(JSON.parse(data.slice(6)) as SinceItem);
+      for (const m of parser.push(decoder.decode(chunk as Uint8Array, { stream: true }))) {
+        on(JSON.parse(m.data) as SinceItem);
       }
     }
   } catch (err) {

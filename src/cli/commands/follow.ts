@@ -2,7 +2,7 @@
 // change or Event, resumed with Last-Event-ID after a dropped connection so nothing is repeated
 // or skipped, until Ctrl-C.
 import type { SinceItem } from '../../store/queries/types.ts';
-import { ApiError, type Client } from '../client.ts';
+import { ApiError, causeOf, type Client } from '../client.ts';
 import { namespaceOf, type Context } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { resolveKind } from '../kinds.ts';
@@ -89,21 +89,11 @@ export async function streamItems(
       if (permanent || !connected) throw err;
       failures++;
       o.notify(
-        `the stream was interrupted (${reason(err)}); resuming after ${lastEventId === undefined ? 'the start' : `seq ${lastEventId}`}`,
+        `the stream was interrupted (${causeOf(err)}); resuming after ${lastEventId === undefined ? 'the start' : `seq ${lastEventId}`}`,
       );
     }
     await delay(Math.min(500 * 2 ** failures, 10_000), o.signal);
   }
-}
-
-function reason(err: unknown): string {
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    if (!(e as { cause?: unknown }).cause) return (e as Error).message;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return String(err);
 }
 
 /** One line per record: time, namespace, object, what happened. */
