@@ -26,6 +26,8 @@ import { controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CRD_FILE = join(ROOT, 'crds/hindsight.dev_historypolicies.yaml');
+// The samples include Sinks: their CRD must be served too (sink-crd.test.ts tests it).
+const SINK_CRD_FILE = join(ROOT, 'crds/hindsight.dev_sinks.yaml');
 const SAMPLES = join(ROOT, 'config/samples');
 const CRD_NAME = `${HISTORY_POLICY_PLURAL}.${GROUP}`;
 const SERVICE_ACCOUNT = 'system:serviceaccount:hindsight-system:hindsight';
@@ -102,12 +104,15 @@ afterAll(async () => {
 describe('the HistoryPolicy CRD', () => {
   beforeAll(async () => {
     await apply(CRD_FILE);
-    await waitFor('the CRD to be Established', 30_000, async () => {
-      const crd = await ext.readCustomResourceDefinition({ name: CRD_NAME });
-      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
-        ? true
-        : false;
-    });
+    await apply(SINK_CRD_FILE);
+    for (const name of [CRD_NAME, `sinks.${GROUP}`]) {
+      await waitFor(`the CRD ${name} to be Established`, 30_000, async () => {
+        const crd = await ext.readCustomResourceDefinition({ name });
+        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
+          ? true
+          : false;
+      });
+    }
   });
 
   it('is structural, cluster-scoped, and named historypolicy, hp and hindsight', async () => {
