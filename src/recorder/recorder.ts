@@ -154,6 +154,7 @@ export class Recorder {
         this.inferDeletions(target, item.seen, item.rv, item.time);
         if (item.gap) {
           this.w.insertGap({
+            seq: ++this.seq,
             watch: target.key,
             apiGroup: target.group,
             resource: target.resource,
@@ -405,7 +406,8 @@ export class Recorder {
         rv: e.rv,
         time: e.lastTime,
         count: e.count,
-        message: null,
+        // Later occurrences store it only when it changed: the Event's row keeps only the last.
+        message: e.message,
         keepUntil,
       });
     } else {

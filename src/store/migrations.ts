@@ -206,6 +206,56 @@ INSERT INTO heads (object_id, body)
 UPDATE objects SET last_body = x'' WHERE length(last_body) > 0;
 `,
   },
+  {
+    version: 5,
+    name: 'sinks',
+    sql: `
+-- A gap takes a place in the global sequence like a change or an occurrence, so a Sink exports it
+-- in order. Gaps recorded before this migration have none (NULL) and are not exported.
+ALTER TABLE gaps ADD COLUMN seq INTEGER;
+CREATE UNIQUE INDEX gaps_by_seq ON gaps (seq) WHERE seq IS NOT NULL;
+
+-- Each Sink's position in the global sequence: every record up to acked_seq is delivered (or, at
+-- most once, handed to the destination). start_from is the spec.startFrom it was positioned by;
+-- a different one repositions it.
+CREATE TABLE sink_cursors (
+  sink_uid   TEXT PRIMARY KEY,
+  name       TEXT NOT NULL,
+  start_from TEXT NOT NULL,
+  acked_seq  INTEGER NOT NULL,
+  delivered  INTEGER NOT NULL DEFAULT 0,
+  last_time  INTEGER
+) WITHOUT ROWID;
+
+-- The batch a Sink is sending, planned and committed before it is sent: records after after_seq
+-- up to end_seq. A retry after a crash sends the same records under the same identity (first_seq,
+-- last_seq); payload is kept where the destination needs the same bytes again (webhook).
+CREATE TABLE sink_batches (
+  sink_uid  TEXT PRIMARY KEY,
+  after_seq INTEGER NOT NULL,
+  end_seq   INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq  INTEGER NOT NULL,
+  records   INTEGER NOT NULL,
+  first_time INTEGER NOT NULL,
+  payload   BLOB,
+  attempts  INTEGER NOT NULL DEFAULT 0,
+  planned_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Records retention removed before a Sink delivered them: the Sink's own gap, never silent.
+CREATE TABLE sink_losses (
+  id        INTEGER PRIMARY KEY,
+  sink_uid  TEXT NOT NULL,
+  from_seq  INTEGER NOT NULL,
+  to_seq    INTEGER NOT NULL,
+  records   INTEGER NOT NULL,
+  reason    TEXT NOT NULL,
+  time      INTEGER NOT NULL
+);
+CREATE INDEX sink_losses_by_sink ON sink_losses (sink_uid, from_seq);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

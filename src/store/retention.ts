@@ -25,6 +25,11 @@ export interface RetentionOptions {
   maxBytes: number | null;
   /** Gaps older than this are removed. */
   gapMaxAgeMs: number;
+  /**
+   * How long past its retention a record a Sink has not delivered is kept for it; null keeps it
+   * until the byte budget needs the room. Records removed before delivery are noted per Sink.
+   */
+  sinkMaxHoldMs?: number | null;
   chunk?: number;
   /** Yields between chunks so the recorder can commit. */
   yieldFn?: () => Promise<void>;
@@ -41,12 +46,20 @@ export class Retention {
   constructor(db: Db, opts: RetentionOptions) {
     this.db = db;
     this.reader = new HistoryReader(db);
-    this.o = { chunk: 500, yieldFn: () => new Promise((r) => setImmediate(r)), ...opts };
+    this.o = {
+      chunk: 500,
+      yieldFn: () => new Promise((r) => setImmediate(r)),
+      sinkMaxHoldMs: null,
+      ...opts,
+    };
     const keepHead = 'NOT (o.deleted_at IS NULL AND v.seq = o.last_seq)';
     this.s = {
-      expiredVersions: db.prepare<[number, number], Victims[number]>(
+      // Past its keep-until time, unless a Sink has yet to deliver it and the hold has not
+      // run out (@held is the lowest Sink cursor, @cap the keep-until time the hold ends at).
+      expiredVersions: db.prepare<Record<string, number>, Victims[number]>(
         `SELECT v.seq, v.object_id FROM versions v JOIN objects o ON o.id = v.object_id
-         WHERE v.keep_until < ? AND ${keepHead} ORDER BY v.seq LIMIT ?`,
+         WHERE v.keep_until < @now AND (v.seq <= @held OR v.keep_until < @cap) AND ${keepHead}
+         ORDER BY v.seq LIMIT @n`,
       ),
       oldestVersions: db.prepare<[number], Victims[number]>(
         `SELECT v.seq, v.object_id FROM versions v JOIN objects o ON o.id = v.object_id
@@ -60,8 +73,9 @@ export class Retention {
       deleteEmptyObject: db.prepare(
         'DELETE FROM objects WHERE id = ? AND deleted_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM versions WHERE object_id = ?)',
       ),
-      expiredOccurrences: db.prepare<[number, number], { seq: number; event_id: number }>(
-        'SELECT seq, event_id FROM event_occurrences WHERE keep_until < ? ORDER BY seq LIMIT ?',
+      expiredOccurrences: db.prepare<Record<string, number>, { seq: number; event_id: number }>(
+        `SELECT seq, event_id FROM event_occurrences
+         WHERE keep_until < @now AND (seq <= @held OR keep_until < @cap) ORDER BY seq LIMIT @n`,
       ),
       oldestOccurrences: db.prepare<[number], { seq: number; event_id: number }>(
         'SELECT seq, event_id FROM event_occurrences ORDER BY time, seq LIMIT ?',
@@ -76,7 +90,29 @@ export class Retention {
       oldestOccurrenceTime: db.prepare<[], { t: number | null }>(
         'SELECT min(time) AS t FROM event_occurrences',
       ),
-      deleteGaps: db.prepare('DELETE FROM gaps WHERE end < ?'),
+      expiredGaps: db.prepare<Record<string, number>, { seq: number | null }>(
+        `SELECT seq FROM gaps WHERE end < @now AND (seq IS NULL OR seq <= @held OR end < @cap)`,
+      ),
+      deleteGaps: db.prepare(
+        'DELETE FROM gaps WHERE end < @now AND (seq IS NULL OR seq <= @held OR end < @cap)',
+      ),
+      held: db.prepare<[], { seq: number | null }>(
+        'SELECT min(acked_seq) AS seq FROM sink_cursors',
+      ),
+      behind: db.prepare<[number], { sink_uid: string; acked_seq: number }>(
+        'SELECT sink_uid, acked_seq FROM sink_cursors WHERE acked_seq < ?',
+      ),
+      lastLoss: db.prepare<[string], { id: number; reason: string; time: number }>(
+        'SELECT id, reason, time FROM sink_losses WHERE sink_uid = ? ORDER BY id DESC LIMIT 1',
+      ),
+      extendLoss: db.prepare(
+        `UPDATE sink_losses SET from_seq = min(from_seq, @from), to_seq = max(to_seq, @to),
+           records = records + @records WHERE id = @id`,
+      ),
+      insertLoss: db.prepare(
+        `INSERT INTO sink_losses (sink_uid, from_seq, to_seq, records, reason, time)
+         VALUES (@uid, @from, @to, @records, @reason, @time)`,
+      ),
     };
   }
 
@@ -86,6 +122,29 @@ export class Retention {
     const pages = this.db.pragma('page_count', { simple: true }) as number;
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
     return (pages - free) * pageSize;
+  }
+
+  /**
+   * Notes, for each Sink whose cursor is behind them, the records about to be removed that it
+   * has not delivered: one range per Sink, reason and run (`time`). Inside the transaction that
+   * removes them.
+   */
+  private noteLosses(seqs: readonly number[], reason: string, time: number): void {
+    if (seqs.length === 0) return;
+    const max = Math.max(...seqs);
+    for (const c of this.s.behind.all(max)) {
+      const lost = seqs.filter((s) => s > c.acked_seq);
+      if (lost.length === 0) continue;
+      const range = {
+        from: Math.min(...lost),
+        to: Math.max(...lost),
+        records: lost.length,
+      };
+      const last = this.s.lastLoss.get(c.sink_uid);
+      if (last && last.reason === reason && last.time === time)
+        this.s.extendLoss.run({ id: last.id, ...range });
+      else this.s.insertLoss.run({ uid: c.sink_uid, reason, time, ...range });
+    }
   }
 
   /** Removes versions; returns [versions, objects] removed. Runs inside a transaction. */
@@ -137,18 +196,39 @@ export class Retention {
       r.events += o[1];
     };
 
-    // By age.
+    // By age, holding what Sinks have not delivered.
+    const hold = this.o.sinkMaxHoldMs;
+    const age = () => ({
+      now,
+      held: this.s.held.get()?.seq ?? Number.MAX_SAFE_INTEGER,
+      cap: hold === null ? -Number.MAX_SAFE_INTEGER : now - hold,
+      n: this.o.chunk,
+    });
     for (;;) {
       const n = tx(() => {
-        const v = this.removeVersions(this.s.expiredVersions.all(now, this.o.chunk));
-        const o = this.removeOccurrences(this.s.expiredOccurrences.all(now, this.o.chunk));
+        const p = age();
+        const versions = this.s.expiredVersions.all(p);
+        const occurrences = this.s.expiredOccurrences.all(p);
+        this.noteLosses(
+          [...versions.map((v) => v.seq), ...occurrences.map((o) => o.seq)],
+          'retention',
+          now,
+        );
+        const v = this.removeVersions(versions);
+        const o = this.removeOccurrences(occurrences);
         add(v, o);
         return v[0] + o[0];
       });
       if (n === 0) break;
       await this.o.yieldFn();
     }
-    r.gaps = tx(() => this.s.deleteGaps.run(now - this.o.gapMaxAgeMs).changes);
+    r.gaps = tx(() => {
+      const p = { ...age(), now: now - this.o.gapMaxAgeMs };
+      delete (p as { n?: number }).n;
+      const seqs = this.s.expiredGaps.all(p).flatMap((g) => (g.seq === null ? [] : [g.seq]));
+      this.noteLosses(seqs, 'retention', now);
+      return this.s.deleteGaps.run(p).changes;
+    });
     this.vacuum();
 
     // By bytes, oldest first, versions and occurrences interleaved by time.
@@ -161,11 +241,23 @@ export class Retention {
           const to = this.s.oldestOccurrenceTime.get()?.t ?? null;
           if (tv === null && to === null) return 0;
           if (to === null || (tv !== null && tv <= to)) {
-            const v = this.removeVersions(this.s.oldestVersions.all(this.o.chunk));
+            const victims = this.s.oldestVersions.all(this.o.chunk);
+            this.noteLosses(
+              victims.map((x) => x.seq),
+              'disk-budget',
+              now,
+            );
+            const v = this.removeVersions(victims);
             add(v, [0, 0]);
             return v[0];
           }
-          const o = this.removeOccurrences(this.s.oldestOccurrences.all(this.o.chunk));
+          const occurrences = this.s.oldestOccurrences.all(this.o.chunk);
+          this.noteLosses(
+            occurrences.map((x) => x.seq),
+            'disk-budget',
+            now,
+          );
+          const o = this.removeOccurrences(occurrences);
           add([0, 0], o);
           return o[0];
         });

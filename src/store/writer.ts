@@ -118,6 +118,8 @@ export interface PolicyCounts {
 }
 
 export interface Gap {
+  /** Its place in the global sequence. */
+  seq: number;
   watch: string;
   apiGroup: string;
   resource: string;
@@ -182,7 +184,7 @@ export class HistoryWriter {
         'INSERT INTO checkpoints (watch, rv, time) VALUES (?, ?, ?) ON CONFLICT (watch) DO UPDATE SET rv = excluded.rv, time = excluded.time',
       ),
       insertGap: db.prepare(
-        'INSERT INTO gaps (watch, api_group, resource, namespace, start, end, reason) VALUES (@watch, @apiGroup, @resource, @namespace, @start, @end, @reason)',
+        'INSERT INTO gaps (seq, watch, api_group, resource, namespace, start, end, reason) VALUES (@seq, @watch, @apiGroup, @resource, @namespace, @start, @end, @reason)',
       ),
       findEvent: db.prepare<[string], EventRow>(
         'SELECT id, count, last_rv, last_time, message FROM events WHERE uid = ?',

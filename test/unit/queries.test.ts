@@ -653,7 +653,9 @@ describe('since', () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(everything.filter((i) => i.kind === 'occurrence')).toHaveLength(6);
     expect(everything.filter((i) => i.kind === 'version')).toHaveLength(20);
-    expect(everything.next).toBe(seqs.at(-1));
+    // Resumes past the last record: the head, which a gap after it (not a stream item) may hold.
+    expect(everything.next).toBe(q.head());
+    expect(everything.next).toBeGreaterThanOrEqual(seqs.at(-1)!);
 
     const stream: SinceItem[] = [];
     let from = 0;
