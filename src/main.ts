@@ -10,6 +10,9 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
+import { SinkController } from './controllers/sink/controller.ts';
+import { EncoderPool } from './sinks/encoder-pool.ts';
+import { SinkStore } from './store/sinks.ts';
 import { apiRouter } from './http/api.ts';
 import { createApp } from './http/app.ts';
 import { ALLOW_ALL, KubeAuth, type Scope } from './http/auth.ts';
@@ -27,6 +30,7 @@ import { Recorder } from './recorder/recorder.ts';
 import { WatchSet } from './recorder/watch-set.ts';
 import { Backups, DATABASE_FILE, restoreOnStart } from './store/backup.ts';
 import { openDatabase, StoreError, type Db } from './store/db.ts';
+import { HEAD_SEQ_SQL } from './store/head.ts';
 import { HistoryQueries } from './store/queries.ts';
 import { QueryPool } from './store/query-pool.ts';
 import { HistoryReader } from './store/reader.ts';
@@ -75,6 +79,7 @@ function startRetention(
 ): () => Promise<void> {
   const retention = new Retention(db, {
     maxBytes: options.maxDisk,
+    sinkMaxHoldMs: options.sinkMaxHoldMs,
     gapMaxAgeMs: DEFAULT_MAX_AGE_MS * 4,
   });
   let running: Promise<void> | null = null;
@@ -191,6 +196,21 @@ async function run(options: Options, log: Logger): Promise<void> {
         };
   });
   controller.start();
+  // The head, read on the writer's connection: what the recorder last committed.
+  const headDb = writerDb.prepare<[], { seq: number }>(HEAD_SEQ_SQL);
+  const encoder = new EncoderPool(dbPath);
+  const sinks = new SinkController({
+    kc: conn.kubeConfig,
+    http,
+    store: new SinkStore(writerDb),
+    encoder,
+    head: () => headDb.get()?.seq ?? 0,
+    log: log.child({ component: 'sink' }),
+    metrics: metrics.sinks,
+    cluster: options.clusterName,
+    namespace: options.namespace,
+  });
+  sinks.start();
   const stopRetention = startRetention(
     writerDb,
     options,
@@ -259,6 +279,9 @@ async function run(options: Options, log: Logger): Promise<void> {
   await controller.stop();
   await watchSet.stopAll();
   await recorder.stop();
+  // After the recorder: what it committed last may still be delivered by a batch in flight.
+  await sinks.stop();
+  await encoder.close();
   await stopRetention();
   await queries.close();
   readerDb.close();

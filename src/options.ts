@@ -24,6 +24,12 @@ export interface Options {
   auth: 'token' | 'none';
   /** A backup to restore into the data directory before starting (once per file). */
   restore: string | undefined;
+  /** Name of the cluster in exported records and batch identities. */
+  clusterName: string;
+  /** The operator's namespace: where Sinks' Secrets are read. */
+  namespace: string;
+  /** How long past retention records a Sink has not delivered are kept for it; null: no limit. */
+  sinkMaxHoldMs: number | null;
 }
 
 /** A user mistake in flags or environment, reported as one line without a stack. */
@@ -51,6 +57,14 @@ Flags (each also read from the environment variable in brackets):
   --restore FILE        restore this backup into the data directory before starting, keeping the
                         database it replaces; done once per file, so the flag may stay
                         [HINDSIGHT_RESTORE]
+  --cluster-name NAME   name of this cluster in exported records and batch identities
+                        [HINDSIGHT_CLUSTER_NAME]; default default
+  --namespace NAME      the operator's namespace, where the Secrets Sinks name are read
+                        [POD_NAMESPACE]; default hindsight-system
+  --sink-max-hold DURATION
+                        how long past their retention records a Sink has not delivered are kept
+                        for it, e.g. 24h, or none for no limit (--max-disk still applies)
+                        [HINDSIGHT_SINK_MAX_HOLD]; default 24h
   -h, --help            show this help
 `;
 
@@ -106,6 +120,9 @@ export function parseOptions(
         'retention-interval': { type: 'string' },
         auth: { type: 'string' },
         restore: { type: 'string' },
+        'cluster-name': { type: 'string' },
+        namespace: { type: 'string' },
+        'sink-max-hold': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -126,6 +143,17 @@ export function parseOptions(
   const [interval, intervalSrc] = pick('retention-interval', 'HINDSIGHT_RETENTION_INTERVAL');
   const [auth, authSrc] = pick('auth', 'HINDSIGHT_AUTH');
   const [restore, restoreSrc] = pick('restore', 'HINDSIGHT_RESTORE');
+  const [clusterName, clusterNameSrc] = pick('cluster-name', 'HINDSIGHT_CLUSTER_NAME');
+  const [namespace, namespaceSrc] = pick('namespace', 'POD_NAMESPACE');
+  const [hold, holdSrc] = pick('sink-max-hold', 'HINDSIGHT_SINK_MAX_HOLD');
+  if (clusterName !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(clusterName)) {
+    throw new UsageError(
+      `${clusterNameSrc} must be lowercase letters, digits, '.' and '-' (at most 63), got '${clusterName}'`,
+    );
+  }
+  if (namespace !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(namespace)) {
+    throw new UsageError(`${namespaceSrc} must be a namespace name, got '${namespace}'`);
+  }
   const listenAddress =
     listen === undefined ? { host: '127.0.0.1', port: 8080 } : parseListen(listen, listenSrc);
   if (auth !== undefined && auth !== 'token' && auth !== 'none') {
@@ -150,6 +178,14 @@ export function parseOptions(
         maxDisk === undefined
           ? null
           : parsed(parseBytes(maxDisk), maxDiskSrc, maxDisk, 'a size such as 10Gi, 500Mi or 2G'),
+      clusterName: clusterName ?? 'default',
+      namespace: namespace ?? 'hindsight-system',
+      sinkMaxHoldMs:
+        hold === undefined
+          ? 24 * 3_600_000
+          : hold === 'none'
+            ? null
+            : parsed(parseDuration(hold), holdSrc, hold, 'a duration such as 24h or 7d, or none'),
       retentionIntervalMs:
         interval === undefined
           ? 60_000

@@ -4,6 +4,7 @@ import type { ControllerMetrics } from '../controllers/history-policy/controller
 import type { ApiMetrics } from '../http/api-metrics.ts';
 import type { ReflectorMetrics } from '../kube/reflector.ts';
 import type { RecorderMetrics } from '../recorder/recorder.ts';
+import type { SinkMetrics } from '../sinks/runner.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -16,6 +17,7 @@ export interface Metrics {
   reflector: ReflectorMetrics;
   controller: ControllerMetrics;
   api: ApiMetrics;
+  sinks: SinkMetrics;
 }
 
 export function createMetrics(version: string): Metrics {
@@ -159,6 +161,61 @@ export function createMetrics(version: string): Metrics {
     help: 'Bytes of backups sent.',
     registers,
   });
+  const sinkLabels = ['sink'] as const;
+  const sinkRecords = new Counter({
+    name: 'hindsight_sink_records_delivered_total',
+    help: 'Records a Sink delivered (acknowledged by its destination).',
+    labelNames: sinkLabels,
+    registers,
+  });
+  const sinkBytes = new Counter({
+    name: 'hindsight_sink_bytes_delivered_total',
+    help: 'Bytes a Sink sent in delivered batches (compressed where the destination is).',
+    labelNames: sinkLabels,
+    registers,
+  });
+  const sinkBatches = new Counter({
+    name: 'hindsight_sink_batches_total',
+    help: 'Batch attempts of a Sink by result (delivered, failed, dropped).',
+    labelNames: ['sink', 'result'],
+    registers,
+  });
+  const sinkFailures = new Counter({
+    name: 'hindsight_sink_failures_total',
+    help: 'Failed deliveries of a Sink by reason (unavailable, server-error, refused, access-denied, not-found, io).',
+    labelNames: ['sink', 'reason'],
+    registers,
+  });
+  const sinkDropped = new Counter({
+    name: 'hindsight_sink_records_dropped_total',
+    help: 'Records an atMostOnce Sink gave up on after a failure that may have delivered them.',
+    labelNames: sinkLabels,
+    registers,
+  });
+  const sinkLost = new Counter({
+    name: 'hindsight_sink_records_lost_total',
+    help: 'Records retention removed before a Sink delivered them (the Sink status names the ranges).',
+    labelNames: sinkLabels,
+    registers,
+  });
+  const sinkCursor = new Gauge({
+    name: 'hindsight_sink_cursor',
+    help: 'Sequence number up to which a Sink delivered.',
+    labelNames: sinkLabels,
+    registers,
+  });
+  const sinkLagRecords = new Gauge({
+    name: 'hindsight_sink_lag_records',
+    help: 'Records recorded that a Sink exports and has not delivered yet.',
+    labelNames: sinkLabels,
+    registers,
+  });
+  const sinkLagSeconds = new Gauge({
+    name: 'hindsight_sink_lag_seconds',
+    help: 'How long the oldest record a Sink has not delivered has waited.',
+    labelNames: sinkLabels,
+    registers,
+  });
 
   return {
     registry,
@@ -188,6 +245,27 @@ export function createMetrics(version: string): Metrics {
       reconciled: (s, ok) => {
         reconcileDuration.observe(s);
         if (!ok) reconcileErrors.inc();
+      },
+    },
+    sinks: {
+      delivered: (sink, records, bytes) => {
+        sinkRecords.inc({ sink }, records);
+        sinkBytes.inc({ sink }, bytes);
+      },
+      batch: (sink, result) => sinkBatches.inc({ sink, result }),
+      failure: (sink, reason) => sinkFailures.inc({ sink, reason }),
+      dropped: (sink, n) => sinkDropped.inc({ sink }, n),
+      lost: (sink, n) => sinkLost.inc({ sink }, n),
+      position: (sink, cursor, lagSeconds) => {
+        sinkCursor.set({ sink }, cursor);
+        sinkLagSeconds.set({ sink }, lagSeconds);
+      },
+      pending: (sink, n) => sinkLagRecords.set({ sink }, n),
+      forget: (sink) => {
+        for (const m of [sinkRecords, sinkBytes, sinkDropped, sinkLost, sinkCursor])
+          m.remove({ sink });
+        sinkLagRecords.remove({ sink });
+        sinkLagSeconds.remove({ sink });
       },
     },
     api: {

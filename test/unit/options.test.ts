@@ -19,6 +19,9 @@ describe('parseOptions', () => {
       retentionIntervalMs: 60_000,
       auth: 'token',
       restore: undefined,
+      clusterName: 'default',
+      namespace: 'hindsight-system',
+      sinkMaxHoldMs: 24 * 3_600_000,
     });
   });
 
@@ -28,9 +31,21 @@ describe('parseOptions', () => {
       HINDSIGHT_CONTEXT: 'from-env',
       HINDSIGHT_LOG_LEVEL: 'warn',
       HINDSIGHT_DATA_DIR: '/env',
+      POD_NAMESPACE: 'observability',
+      HINDSIGHT_SINK_MAX_HOLD: 'none',
     };
     expect(
-      options(['--kubeconfig', '/k', '--context=flag', '--listen', '0.0.0.0:9090'], env),
+      options(
+        [
+          '--kubeconfig',
+          '/k',
+          '--context=flag',
+          '--listen',
+          '0.0.0.0:9090',
+          '--cluster-name=prod-eu',
+        ],
+        env,
+      ),
     ).toEqual({
       kubeconfig: '/k',
       context: 'flag',
@@ -41,7 +56,22 @@ describe('parseOptions', () => {
       retentionIntervalMs: 60_000,
       auth: 'token',
       restore: '/backups/h.db',
+      clusterName: 'prod-eu',
+      namespace: 'observability',
+      sinkMaxHoldMs: null,
     });
+  });
+
+  it('names the flag of a bad cluster name, namespace or Sink hold', () => {
+    expect(() => parseOptions(['--cluster-name', 'Prod EU'], {})).toThrow(
+      /--cluster-name must be lowercase letters.*'Prod EU'/,
+    );
+    expect(() => parseOptions([], { POD_NAMESPACE: 'Not_A_Namespace' })).toThrow(
+      /POD_NAMESPACE must be a namespace name/,
+    );
+    expect(() => parseOptions(['--sink-max-hold', 'forever'], {})).toThrow(
+      /--sink-max-hold must be a duration such as 24h or 7d, or none, got 'forever'/,
+    );
   });
 
   it('names an unknown flag', () => {

@@ -160,9 +160,9 @@ function canonical(v: unknown): string {
 }
 
 /** Whether the status stored on the object differs from the computed one, so a patch is needed. */
-export function statusChanged(
-  stored: HistoryPolicyStatus | undefined,
-  computed: HistoryPolicyStatus,
+export function statusChanged<T extends object = HistoryPolicyStatus>(
+  stored: T | undefined,
+  computed: T,
 ): boolean {
   return canonical(stored ?? {}) !== canonical(computed);
 }

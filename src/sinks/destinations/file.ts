@@ -1,0 +1,140 @@
+// The file destination: one gzip'd NDJSON file per batch under
+// <directory>/dt=YYYY-MM-DD/hour=HH/<first-seq>-<last-seq>.ndjson.gz. A file is written as a
+// temporary file, fsync'd, renamed into place and its directory fsync'd, so a crash leaves either
+// the whole file or none; a batch replayed after a crash finds its file and counts as delivered.
+// Files beyond maxFiles or older than maxAge are removed, oldest first.
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { batchPath, DeliveryError, type Delivery, type Destination } from '../destination.ts';
+
+export interface FileOptions {
+  directory: string;
+  maxFiles: number;
+  maxAgeMs: number | null;
+  now?: () => number;
+}
+
+/** Pruning lists the directory at most this often. */
+const PRUNE_EVERY_MS = 10_000;
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, constants.O_RDONLY);
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+function ioError(what: string, err: unknown): DeliveryError {
+  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  return new DeliveryError(`cannot ${what} (${code})`, {
+    reason: 'io',
+    // A full disk or a read-only volume needs someone to act; retried slowly meanwhile.
+    permanent: code === 'EACCES' || code === 'EROFS' || code === 'EPERM',
+    notReceived: true,
+    cause: err,
+  });
+}
+
+export class FileDestination implements Destination {
+  readonly format = 'ndjson' as const;
+  readonly gzip = true;
+  readonly keepsPayload = false;
+  readonly describe: string;
+  private readonly o: FileOptions;
+  private lastPrune = 0;
+  private cleaned = false;
+
+  constructor(o: FileOptions) {
+    this.o = o;
+    this.describe = `file ${o.directory}`;
+  }
+
+  async send(d: Delivery): Promise<void> {
+    if (!this.cleaned) {
+      await this.removeTemporaries(this.o.directory);
+      this.cleaned = true;
+    }
+    const path = join(this.o.directory, batchPath(d));
+    const dir = dirname(path);
+    try {
+      await stat(path);
+      return; // written before a crash or a lost acknowledgement: delivered
+    } catch {
+      // not there yet
+    }
+    const tmp = join(dir, `.${d.firstSeq}-${d.lastSeq}.tmp`);
+    try {
+      await mkdir(dir, { recursive: true });
+      const h = await open(tmp, 'w');
+      try {
+        await h.writeFile(d.payload);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+      await rename(tmp, path);
+      await fsyncDir(dir);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw ioError(`write ${path}`, err);
+    }
+    const now = (this.o.now ?? Date.now)();
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      await this.prune(now);
+    }
+  }
+
+  /** Removes files beyond maxFiles (oldest names first) or older than maxAge. */
+  async prune(now: number): Promise<number> {
+    const files = (await this.list(this.o.directory)).sort((a, b) => a.rel.localeCompare(b.rel));
+    const cut = files.length - this.o.maxFiles;
+    let removed = 0;
+    for (const [i, f] of files.entries()) {
+      const old = this.o.maxAgeMs !== null && now - f.mtimeMs > this.o.maxAgeMs;
+      if (i < cut || old) {
+        await rm(f.path, { force: true });
+        removed++;
+        await rmdir(dirname(f.path)).catch(() => undefined);
+        await rmdir(dirname(dirname(f.path))).catch(() => undefined);
+      }
+    }
+    return removed;
+  }
+
+  private async list(dir: string): Promise<{ path: string; rel: string; mtimeMs: number }[]> {
+    const out: { path: string; rel: string; mtimeMs: number }[] = [];
+    let entries;
+    try {
+      entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    } catch {
+      return out;
+    }
+    for (const e of entries) {
+      if (!e.isFile() || !e.name.endsWith('.ndjson.gz')) continue;
+      const path = join(e.parentPath, e.name);
+      const s = await stat(path).catch(() => null);
+      // Partition first, then the name: the sequence order.
+      if (s) out.push({ path, rel: path.slice(dir.length), mtimeMs: s.mtimeMs });
+    }
+    return out;
+  }
+
+  /** Temporary files a crash left behind. */
+  private async removeTemporaries(dir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries)
+      if (e.isFile() && e.name.startsWith('.') && e.name.endsWith('.tmp'))
+        await unlink(join(e.parentPath, e.name)).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {}
+}
