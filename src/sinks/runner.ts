@@ -66,7 +66,11 @@ export interface RunnerDeps {
 /** Backoff of transient failures: 1 s doubling to 60 s, ±20 % jitter. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 60_000;
-/** A refused batch is retried this often: something outside must change first. */
+/**
+ * A refused batch (or a missing bucket, refused credentials) needs something outside to change:
+ * retried from 5 s doubling to every 5 min.
+ */
+const REFUSED_RETRY_MIN_MS = 5000;
 const REFUSED_RETRY_MS = 5 * 60_000;
 
 export function batchId(cluster: string, uid: string, firstSeq: number, lastSeq: number): string {
@@ -77,7 +81,7 @@ export function batchId(cluster: string, uid: string, firstSeq: number, lastSeq:
 export function retryDelay(err: DeliveryError, attempt: number, random: () => number): number {
   if (err.retryAfterMs !== null) return Math.min(Math.max(err.retryAfterMs, 0), REFUSED_RETRY_MS);
   const base = err.permanent
-    ? Math.min(REFUSED_RETRY_MS, RETRY_MAX_MS * 2 ** Math.max(0, attempt - 1))
+    ? Math.min(REFUSED_RETRY_MS, REFUSED_RETRY_MIN_MS * 2 ** Math.max(0, attempt - 1))
     : Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
 }

@@ -77,6 +77,7 @@ export async function operatorKubeconfig(cp: ControlPlane, server?: string): Pro
     '--for=condition=Established',
     '--timeout=60s',
     'crd/historypolicies.hindsight.dev',
+    'crd/sinks.hindsight.dev',
   ]);
   const token = (
     await cp.kubectl(['create', 'token', 'hindsight', '-n', 'hindsight-system', '--duration=2h'])

@@ -276,15 +276,16 @@ describe('SinkRunner', () => {
     expect(store.cursor('sink-uid')!.delivered).toBe(1);
   });
 
-  it('backs off from 1 s doubling to 60 s, and 5 min for a refused batch', () => {
+  it('backs off from 1 s doubling to 60 s, and from 5 s to 5 min for a refused batch', () => {
     const e = new DeliveryError('x', { reason: 'unavailable' });
     const refused = new DeliveryError('x', { reason: 'refused', permanent: true });
     const mid = () => 0.5;
     expect([1, 2, 3, 7, 20].map((a) => retryDelay(e, a, mid))).toEqual([
       1000, 2000, 4000, 60_000, 60_000,
     ]);
-    expect(retryDelay(refused, 1, mid)).toBe(60_000);
-    expect(retryDelay(refused, 5, mid)).toBe(300_000);
+    expect([1, 2, 5, 7, 10].map((a) => retryDelay(refused, a, mid))).toEqual([
+      5000, 10_000, 80_000, 300_000, 300_000,
+    ]);
     expect(retryDelay(e, 1, () => 0)).toBe(800);
     expect(retryDelay(e, 1, () => 1)).toBe(1200);
   });
