@@ -75,7 +75,7 @@ export class ListWatch<T extends Named> {
         const delay = Math.min(30_000, 500 * 2 ** attempt++);
         log.warn(
           e.reason === 'NotFound'
-            ? `The ${this.o.what} CRD is not installed; apply crds/ and retrying`
+            ? `${this.o.what} cannot be listed: their CRD is not installed; apply crds/ and retrying`
             : `Listing ${this.o.what} failed; retrying`,
           { error: e.message, retryInMs: delay },
         );

@@ -8,6 +8,7 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { KubeError, toKubeError } from './errors.ts';
 import type { KubeHttp } from './http.ts';
+import { sleep } from '../runtime/sleep.ts';
 
 export interface WatchTarget {
   /** Stable identity of this watch, e.g. `apps/deployments` or `/pods@shop`. */
@@ -77,19 +78,6 @@ export interface ReflectorOptions {
 
 const noMetrics: ReflectorMetrics = { watchRestart() {}, relist() {}, listDuration() {} };
 
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** The API path of a resource in a scope. */
 export function resourcePath(t: WatchTarget): string {
   const base = t.group === '' ? `/api/${t.version}` : `/apis/${t.group}/${t.version}`;
@@ -119,7 +107,7 @@ export class Reflector {
   constructor(opts: ReflectorOptions) {
     this.o = {
       now: Date.now,
-      sleep: defaultSleep,
+      sleep,
       random: Math.random,
       pageSize: 500,
       highWater: 5000,

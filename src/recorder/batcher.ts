@@ -3,6 +3,7 @@
 // error) is kept and retried; the reflectors wait meanwhile, which is the backpressure that keeps
 // memory bounded and loses nothing.
 import type { Logger } from '../log.ts';
+import { sleep } from '../runtime/sleep.ts';
 
 export interface BatcherOptions<T> {
   /** Applies and commits one batch in a transaction; throws when nothing was committed. */
@@ -133,19 +134,4 @@ export class Batcher<T> {
       }
     }
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -6,33 +6,20 @@ import type { HistoryPolicySpec, LabelSelector } from '../api/history-policy.ts'
 import { RECORD_TYPES, type SinkSpec } from '../api/sink.ts';
 import { parseBytes, parseDuration } from '../duration.ts';
 import { compilePolicy, selectorMatches } from '../recorder/policy.ts';
+import type { FileOptions } from './destinations/file.ts';
+import type { S3Options } from './destinations/s3.ts';
+import type { WebhookOptions } from './destinations/webhook.ts';
 import type { PolicyScope, RecordFilter } from './record.ts';
 
 export const DEFAULT_BATCH = { maxRecords: 5000, maxBytes: 8 * 2 ** 20, maxDelayMs: 60_000 };
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_FILES = 1000;
 
+/** A destination's settings, tagged with the Sink type that takes them. */
 export type DestinationSettings =
-  | { type: 'file'; directory: string; maxFiles: number; maxAgeMs: number | null }
-  | {
-      type: 'webhook';
-      url: string;
-      format: 'ndjson' | 'json';
-      headers: Record<string, string>;
-      signingSecret: string | null;
-      caBundle: string | null;
-      timeoutMs: number;
-    }
-  | {
-      type: 's3';
-      bucket: string;
-      prefix: string;
-      endpoint: string | null;
-      region: string;
-      forcePathStyle: boolean;
-      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
-      timeoutMs: number;
-    };
+  | ({ type: 'file' } & FileOptions)
+  | ({ type: 'webhook' } & WebhookOptions)
+  | ({ type: 's3' } & S3Options);
 
 export interface SinkSettings {
   filter: RecordFilter;

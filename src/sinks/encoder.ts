@@ -7,6 +7,7 @@
 import { applyPatch, type PatchOp } from '../recorder/diff.ts';
 import { decodeJson } from '../recorder/codec.ts';
 import type { Db } from '../store/db.ts';
+import { HistoryReader } from '../store/reader.ts';
 import { BODY_SNAPSHOT } from '../store/writer.ts';
 import {
   compileFilter,
@@ -128,8 +129,10 @@ export class SinkEncoder {
   private readonly s;
   /** Object id → its state at a version, to apply that object's next patch to. */
   private readonly states = new Map<number, { seq: number; doc: Json }>();
+  private readonly reader: HistoryReader;
 
   constructor(db: Db) {
+    this.reader = new HistoryReader(db);
     const range = (alias: string) => `${alias}.seq > @lo AND ${alias}.seq <= @hi`;
     this.s = {
       log: db
@@ -147,12 +150,6 @@ export class SinkEncoder {
       ),
       previous: db.prepare<[number, number], { seq: number }>(
         'SELECT seq FROM versions WHERE object_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1',
-      ),
-      rebuild: db.prepare<[number, number, number, number], { body_kind: number; body: Buffer }>(
-        `SELECT body_kind, body FROM versions
-         WHERE object_id = ? AND seq <= ? AND seq >= coalesce(
-           (SELECT max(seq) FROM versions WHERE object_id = ? AND seq <= ? AND body_kind = 0), 0)
-         ORDER BY seq`,
       ),
       object: db.prepare<[number], ObjectRow>(
         `SELECT uid, api_version, kind, namespace, name, owner_uid, owner_kind, owner_name,
@@ -307,13 +304,7 @@ export class SinkEncoder {
     } else if (cached && this.s.previous.get(objectId, v.seq)?.seq === cached.seq) {
       doc = applyPatch(cached.doc, decodeJson(v.body) as PatchOp[]);
     } else {
-      const rows = this.s.rebuild.all(objectId, v.seq, objectId, v.seq);
-      const first = rows[0];
-      if (!first || first.body_kind !== BODY_SNAPSHOT) {
-        throw new Error(`version ${v.seq} of object ${objectId} has no snapshot to rebuild from`);
-      }
-      doc = decodeJson(first.body);
-      for (const r of rows.slice(1)) doc = applyPatch(doc, decodeJson(r.body) as PatchOp[]);
+      doc = this.reader.bodyAt(objectId, v.seq);
     }
     // The cached state is patched in place next time: what this record holds is serialized
     // before that.

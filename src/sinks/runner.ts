@@ -12,6 +12,7 @@ import type { SinkStore } from '../store/sinks.ts';
 import { DeliveryError, type Delivery, type Destination } from './destination.ts';
 import type { EncoderPool } from './encoder-pool.ts';
 import type { RecordFilter } from './record.ts';
+import { sleep } from '../runtime/sleep.ts';
 
 export interface RunnerConfig {
   uid: string;
@@ -84,19 +85,6 @@ export function retryDelay(err: DeliveryError, attempt: number, random: () => nu
     ? Math.min(REFUSED_RETRY_MS, REFUSED_RETRY_MIN_MS * 2 ** Math.max(0, attempt - 1))
     : Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export class SinkRunner {

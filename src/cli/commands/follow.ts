@@ -9,6 +9,7 @@ import { resolveKind } from '../kinds.ts';
 import { paint, parseFormat, type Out } from '../output.ts';
 import { SseParser } from '../sse.ts';
 import { formatTime } from '../time.ts';
+import { sleep } from '../../runtime/sleep.ts';
 
 export interface StreamOptions {
   namespace?: string;
@@ -20,20 +21,6 @@ export interface StreamOptions {
   notify: (message: string) => void;
   /** Waits before reconnecting; tests pass a fast one. */
   delay?: (ms: number, signal: AbortSignal) => Promise<void>;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 /** Reads the stream until the signal aborts, calling `onItem` once per record, in order. */

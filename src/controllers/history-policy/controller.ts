@@ -1,6 +1,6 @@
 // The HistoryPolicy controller: turns the policies in the cluster into the recorder's policies
 // and watch set, and reports what it did in each policy's status.
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   GROUP,
   HISTORY_POLICY_PLURAL,
@@ -11,6 +11,7 @@ import {
 import type { Discovery, ResolvedKind } from '../../kube/discovery.ts';
 import { toKubeError } from '../../kube/errors.ts';
 import type { KubeHttp } from '../../kube/http.ts';
+import { ListWatch } from '../../kube/list-watch.ts';
 import type { Logger } from '../../log.ts';
 import { compilePolicy, type CompiledPolicy } from '../../recorder/policy.ts';
 import type { Recorder } from '../../recorder/recorder.ts';
@@ -63,26 +64,39 @@ interface Applied {
 export class HistoryPolicyController {
   private readonly o: HistoryPolicyControllerOptions;
   private readonly queue = new WorkQueue<string>();
-  private readonly cache = new Map<string, HistoryPolicy>();
+  private readonly policies: ListWatch<HistoryPolicy>;
   private readonly applied = new Map<string, Applied>();
-  private readonly stopCtl = new AbortController();
   private workers: Promise<void> | null = null;
-  private source: Promise<void> | null = null;
-  private watchCtl: AbortController | null = null;
-  private synced = false;
 
   constructor(opts: HistoryPolicyControllerOptions) {
     this.o = opts;
+    this.policies = new ListWatch<HistoryPolicy>({
+      kc: opts.kc,
+      http: opts.http,
+      path: POLICIES_PATH,
+      what: 'HistoryPolicies',
+      log: opts.log,
+      onChange: (name) => this.queue.add(name),
+      // A policy deleted while no watch ran is no longer listed: unapply it.
+      onSynced: () => {
+        for (const name of this.applied.keys()) this.queue.add(name);
+      },
+    });
   }
 
   /** True once the policies have been listed at least once. */
   get hasSynced(): boolean {
-    return this.synced;
+    return this.policies.hasSynced;
+  }
+
+  /** The cached policies by name. */
+  private get cache(): Map<string, HistoryPolicy> {
+    return this.policies.cache;
   }
 
   start(): void {
     const { log } = this.o;
-    this.source = this.runSource();
+    this.policies.start();
     // One worker: reconciles share the watch set, so they run one at a time.
     this.workers = runWorkers(this.queue, 1, (name) => this.reconcile(name), {
       onError: (name, err, retry) =>
@@ -95,71 +109,14 @@ export class HistoryPolicyController {
   }
 
   async stop(): Promise<void> {
-    this.stopCtl.abort();
-    this.watchCtl?.abort();
+    await this.policies.stop();
     await this.queue.shutDown();
-    await Promise.all([this.workers, this.source]);
+    await this.workers;
   }
 
   /** Reconciles every policy soon, e.g. after a watch changed state. */
   requeueAll(): void {
     for (const name of this.cache.keys()) this.queue.add(name);
-  }
-
-  private async runSource(): Promise<void> {
-    const { http, log } = this.o;
-    let attempt = 0;
-    while (!this.stopCtl.signal.aborted) {
-      try {
-        const list = await http.get<{
-          metadata: { resourceVersion: string };
-          items: HistoryPolicy[];
-        }>(POLICIES_PATH);
-        const names = new Set(list.items.map((p) => p.metadata.name));
-        for (const name of this.cache.keys()) if (!names.has(name)) this.cache.delete(name);
-        for (const p of list.items) this.cache.set(p.metadata.name, p);
-        for (const name of new Set([...names, ...this.applied.keys()])) this.queue.add(name);
-        this.synced = true;
-        attempt = 0;
-        await this.watchPolicies(list.metadata.resourceVersion);
-      } catch (err) {
-        if (this.stopCtl.signal.aborted) break;
-        const e = toKubeError(err, 'list HistoryPolicies');
-        const delay = Math.min(30_000, 500 * 2 ** attempt++);
-        log.warn(
-          e.reason === 'NotFound'
-            ? 'HistoryPolicy CRD is not installed; apply crds/ and retrying'
-            : 'Listing HistoryPolicies failed; retrying',
-          { error: e.message, retryInMs: delay },
-        );
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
-  }
-
-  /** Watches policies until the watch ends; the caller relists (policies are few). */
-  private watchPolicies(rv: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      new Watch(this.o.kc)
-        .watch(
-          POLICIES_PATH,
-          { resourceVersion: rv, allowWatchBookmarks: true },
-          (type: string, obj: HistoryPolicy) => {
-            if (type === 'ADDED' || type === 'MODIFIED') this.cache.set(obj.metadata.name, obj);
-            else if (type === 'DELETED') this.cache.delete(obj.metadata.name);
-            else return;
-            this.queue.add(obj.metadata.name);
-          },
-          (err: unknown) =>
-            err && (err as Error).name !== 'AbortError' && (err as Error).name !== 'TimeoutError'
-              ? reject(err as Error)
-              : resolve(),
-        )
-        .then((ctl) => {
-          this.watchCtl = ctl;
-          if (this.stopCtl.signal.aborted) ctl.abort();
-        }, reject);
-    });
   }
 
   private async reconcile(name: string): Promise<Result> {
