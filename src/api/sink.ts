@@ -133,7 +133,6 @@ export const SinkCondition = {
 export const SinkReason = {
   Delivering: 'Delivering',
   UpToDate: 'UpToDate',
-  Backfilling: 'Backfilling',
   InvalidSpec: 'InvalidSpec',
   SecretNotFound: 'SecretNotFound',
   SecretKeyMissing: 'SecretKeyMissing',
@@ -144,5 +143,5 @@ export const SinkReason = {
   BucketNotFound: 'BucketNotFound',
   AccessDenied: 'AccessDenied',
   Starting: 'Starting',
-  RecordsLost: 'RecordsLost',
+  ExportFailed: 'ExportFailed',
 } as const;

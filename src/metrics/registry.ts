@@ -182,7 +182,7 @@ export function createMetrics(version: string): Metrics {
   });
   const sinkFailures = new Counter({
     name: 'hindsight_sink_failures_total',
-    help: 'Failed deliveries of a Sink by reason (unavailable, server-error, refused, access-denied, not-found, io).',
+    help: 'Failed deliveries of a Sink by reason (unavailable, server-error, refused, access-denied, not-found, io, export).',
     labelNames: ['sink', 'reason'],
     registers,
   });

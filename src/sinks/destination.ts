@@ -22,7 +22,9 @@ export type FailureReason =
   | 'access-denied'
   | 'not-found'
   /** A local error: the disk is full, the directory cannot be written. */
-  | 'io';
+  | 'io'
+  /** Building the batch from the history store failed. */
+  | 'export';
 
 export class DeliveryError extends Error {
   override name = 'DeliveryError';
@@ -66,6 +68,11 @@ export interface Destination {
   /** Resolves once the destination acknowledged the batch; throws DeliveryError otherwise. */
   send(d: Delivery, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The exporter a batch belongs to (`hs-<cluster>-<sink uid>`): its identity without the range. */
+export function batchOwner(id: string): string {
+  return id.replace(/-\d+-\d+$/, '');
 }
 
 /** Sequence numbers in names are zero-padded, so names sort in sequence order. */

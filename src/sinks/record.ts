@@ -57,7 +57,7 @@ export interface EventRecord extends Envelope {
   reason: string | null;
   eventType: string | null;
   message: string | null;
-  /** The Event's count at this occurrence. */
+  /** How many times it occurred in this record: the increase of the Event's count. */
   count: number;
   firstTime: string;
   source: string | null;

@@ -28,7 +28,7 @@ export interface RunnerConfig {
 
 export interface SinkMetrics {
   delivered(sink: string, records: number, bytes: number): void;
-  batch(sink: string, result: 'delivered' | 'duplicate' | 'failed' | 'dropped'): void;
+  batch(sink: string, result: 'delivered' | 'failed' | 'dropped'): void;
   failure(sink: string, reason: string): void;
   dropped(sink: string, records: number): void;
   /** Cursor, and how long the oldest record not delivered has waited. */
@@ -158,8 +158,8 @@ export class SinkRunner {
         const e =
           err instanceof DeliveryError
             ? err
-            : new DeliveryError(`exporting failed: ${(err as Error).message}`, {
-                reason: 'io',
+            : new DeliveryError(`building a batch failed: ${(err as Error).message}`, {
+                reason: 'export',
                 cause: err,
               });
         this.fail(e);

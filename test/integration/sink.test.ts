@@ -562,17 +562,20 @@ describe('Sinks', () => {
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       timeoutMs: 10_000,
     });
-    await replay.send(
-      {
-        id: 'replayed',
-        firstSeq: Number(firstSeq),
-        lastSeq: Number(lastSeq),
-        records: 1,
-        firstTime: Date.parse(before2.records[0]!.time),
-        payload: gzipSync('{"replayed":true}\n'),
-      },
-      new AbortController().signal,
-    );
+    const uid = (await getSink(names.s3)).metadata.uid!;
+    const replayed = {
+      id: `hs-itest-${uid}-${Number(firstSeq)}-${Number(lastSeq)}`,
+      firstSeq: Number(firstSeq),
+      lastSeq: Number(lastSeq),
+      records: 1,
+      firstTime: Date.parse(before2.records[0]!.time),
+      payload: gzipSync('{"replayed":true}\n'),
+    };
+    await replay.send(replayed, new AbortController().signal);
+    // The same range from another exporter is not taken for delivered.
+    await expect(
+      replay.send({ ...replayed, id: `hs-other-${uid}-1-2` }, new AbortController().signal),
+    ).rejects.toThrow(/exists and holds batch hs-itest-.*a prefix of its own/);
     await replay.close();
     const after2 = await s3Records(bucket, 'history/itest/');
     expect(after2.keys).toEqual(before2.keys);

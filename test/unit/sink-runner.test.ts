@@ -107,7 +107,7 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
 
 function filesIn(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() && e.name.endsWith('.ndjson.gz'))
     .map((e) => join(e.parentPath, e.name))
     .sort();
 }
@@ -288,6 +288,50 @@ describe('SinkRunner', () => {
     ]);
     expect(retryDelay(e, 1, () => 0)).toBe(800);
     expect(retryDelay(e, 1, () => 1)).toBe(1200);
+  });
+});
+
+describe('FileDestination', () => {
+  it("refuses a directory another Sink writes to, whose files would pass for this Sink's", async () => {
+    const out = join(dir, 'shared');
+    const batch = {
+      firstSeq: 1,
+      lastSeq: 2,
+      records: 2,
+      firstTime: clock,
+      payload: new Uint8Array([1]),
+    };
+    const a = new FileDestination({ directory: out, maxFiles: 10, maxAgeMs: null });
+    await a.send({ ...batch, id: 'hs-c-sink-a-1-2' });
+    await a.send({ ...batch, id: 'hs-c-sink-a-3-4', firstSeq: 3, lastSeq: 4 });
+    const b = new FileDestination({ directory: out, maxFiles: 10, maxAgeMs: null });
+    await expect(b.send({ ...batch, id: 'hs-c-sink-b-1-2' })).rejects.toThrow(
+      /holds the export of hs-c-sink-a; give each Sink a directory of its own/,
+    );
+    expect(filesIn(out).map((f) => f.slice(out.length))).toEqual([
+      '/dt=2026-12-03/hour=08/000000000001-000000000002.ndjson.gz',
+      '/dt=2026-12-03/hour=08/000000000003-000000000004.ndjson.gz',
+    ]);
+  });
+
+  it('removes the oldest files beyond maxFiles', async () => {
+    const out = join(dir, 'rotated');
+    const f = new FileDestination({ directory: out, maxFiles: 3, maxAgeMs: null });
+    for (let i = 0; i < 5; i++)
+      await f.send({
+        id: `hs-c-s-${i * 2 + 1}-${i * 2 + 2}`,
+        firstSeq: i * 2 + 1,
+        lastSeq: i * 2 + 2,
+        records: 2,
+        firstTime: clock + i * 3_600_000,
+        payload: new Uint8Array([i]),
+      });
+    await f.prune(Date.now());
+    expect(filesIn(out).map((p) => p.slice(out.length))).toEqual([
+      '/dt=2026-12-03/hour=10/000000000005-000000000006.ndjson.gz',
+      '/dt=2026-12-03/hour=11/000000000007-000000000008.ndjson.gz',
+      '/dt=2026-12-03/hour=12/000000000009-000000000010.ndjson.gz',
+    ]);
   });
 });
 

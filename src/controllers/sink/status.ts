@@ -4,6 +4,9 @@ import { SinkCondition, SinkReason, type LostRange, type SinkStatus } from '../.
 import type { Problem } from '../../sinks/config.ts';
 import { withTransition } from '../history-policy/status.ts';
 
+/** Characters of lastError kept (the CRD allows 32768). */
+const MAX_ERROR_LENGTH = 4096;
+
 /** Loss ranges shown at most; older ones are summed into the first. */
 export const MAX_LOST_RANGES = 32;
 
@@ -38,6 +41,7 @@ const FAILURE_REASON: Record<string, string> = {
   'access-denied': SinkReason.AccessDenied,
   'not-found': SinkReason.BucketNotFound,
   io: SinkReason.DestinationUnavailable,
+  export: SinkReason.ExportFailed,
 };
 
 /** Keeps the newest ranges; the ones before are summed into one. */
@@ -139,7 +143,7 @@ export function buildSinkStatus(input: SinkStatusInput): SinkStatus {
   }
   if (input.pending !== null) status.pending = input.pending;
   const lastError = runner?.failure?.message ?? previous?.lastError;
-  if (lastError) status.lastError = lastError;
+  if (lastError) status.lastError = lastError.slice(0, MAX_ERROR_LENGTH);
   if (input.lost.length > 0) status.lost = capLost(input.lost);
   return status;
 }

@@ -4,9 +4,29 @@
 // the whole file or none; a batch replayed after a crash finds its file and counts as delivered.
 // Files beyond maxFiles or older than maxAge are removed, oldest first.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { batchPath, DeliveryError, type Delivery, type Destination } from '../destination.ts';
+import {
+  batchOwner,
+  batchPath,
+  DeliveryError,
+  type Delivery,
+  type Destination,
+} from '../destination.ts';
+
+/** Names the exporter that writes to a directory (see claim). */
+const OWNER_FILE = '.hindsight-sink';
 
 export interface FileOptions {
   directory: string;
@@ -54,6 +74,7 @@ export class FileDestination implements Destination {
 
   async send(d: Delivery): Promise<void> {
     if (!this.cleaned) {
+      await this.claim(batchOwner(d.id));
       await this.removeTemporaries(this.o.directory);
       this.cleaned = true;
     }
@@ -121,6 +142,34 @@ export class FileDestination implements Destination {
       if (s) out.push({ path, rel: path.slice(dir.length), mtimeMs: s.mtimeMs });
     }
     return out;
+  }
+
+  /**
+   * Marks the directory as this exporter's, or refuses one another exporter writes to: names are
+   * sequence ranges, so a file of another Sink (or cluster) would pass for this Sink's batch.
+   */
+  private async claim(owner: string): Promise<void> {
+    const marker = join(this.o.directory, OWNER_FILE);
+    let current: string | null = null;
+    try {
+      current = (await readFile(marker, 'utf8')).trim();
+    } catch {
+      // unclaimed
+    }
+    if (current === owner) return;
+    if (current !== null)
+      throw new DeliveryError(
+        `${this.o.directory} holds the export of ${current}; give each Sink a directory of its own`,
+        { reason: 'refused', permanent: true, notReceived: true },
+      );
+    try {
+      await mkdir(this.o.directory, { recursive: true });
+      const tmp = `${marker}.tmp`;
+      await writeFile(tmp, `${owner}\n`);
+      await rename(tmp, marker);
+    } catch (err) {
+      throw ioError(`write ${marker}`, err);
+    }
   }
 
   /** Temporary files a crash left behind. */

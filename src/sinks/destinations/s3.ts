@@ -2,8 +2,19 @@
 // <prefix>/dt=YYYY-MM-DD/hour=HH/<first-seq>-<last-seq>.ndjson.gz, put with If-None-Match: *.
 // The key is the batch's identity, so a batch replayed after a crash or a lost answer is refused
 // with 412 by the copy already there, which counts as delivered: never a second object.
-import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { batchPath, DeliveryError, type Delivery, type Destination } from '../destination.ts';
+import {
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import {
+  batchOwner,
+  batchPath,
+  DeliveryError,
+  type Delivery,
+  type Destination,
+} from '../destination.ts';
 
 export interface S3Options {
   bucket: string;
@@ -61,7 +72,31 @@ export class S3Destination implements Destination {
     } catch (err) {
       const failure = this.failure(err, key);
       if (failure) throw failure;
+      await this.checkSameBatch(key, d, signal);
     }
+  }
+
+  /**
+   * The key was taken: by this batch (a replay, delivered) or by another exporter's with the same
+   * range (another Sink or cluster writing to the prefix), which must not pass for delivered.
+   */
+  private async checkSameBatch(key: string, d: Delivery, signal: AbortSignal): Promise<void> {
+    let head;
+    try {
+      head = await this.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: key }), {
+        abortSignal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs)]),
+      });
+    } catch (err) {
+      throw (
+        this.failure(err, key) ?? new DeliveryError(`HEAD ${key} failed`, { reason: 'unavailable' })
+      );
+    }
+    const owner = head.Metadata?.['hindsight-batch'];
+    if (owner === undefined || batchOwner(owner) !== batchOwner(d.id))
+      throw new DeliveryError(
+        `${this.describe}/${key} exists and holds ${owner ? `batch ${owner}` : 'an object Hindsight did not write'}; give each Sink and cluster a prefix of its own`,
+        { reason: 'refused', permanent: true, notReceived: true },
+      );
   }
 
   /** 412 (the object exists) is success and returns null; anything else a DeliveryError. */

@@ -4,6 +4,7 @@
 // (v1,<base64 HMAC-SHA256 of "id.timestamp.body">). A 2xx acknowledges; 408, 429 and 5xx are
 // retried (after Retry-After when given); any other answer refuses the batch.
 import { createHmac } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { DeliveryError, parseRetryAfter, type Delivery, type Destination } from '../destination.ts';
 
@@ -51,7 +52,8 @@ export class WebhookDestination implements Destination {
     this.describe = `webhook ${new URL(o.url).origin}`;
     this.key = o.signingSecret === null ? null : signingKey(o.signingSecret);
     this.agent = new Agent({
-      connect: o.caBundle ? { ca: o.caBundle } : {},
+      // Node's `ca` replaces the trusted roots: the bundle is added to them, not instead.
+      connect: o.caBundle ? { ca: [...rootCertificates, o.caBundle] } : {},
       headersTimeout: o.timeoutMs,
       bodyTimeout: o.timeoutMs,
       connectTimeout: Math.min(o.timeoutMs, 10_000),
