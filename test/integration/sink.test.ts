@@ -511,18 +511,24 @@ describe('Sinks', () => {
     receiver.mode = 'hang';
     const driver = new Driver(kc);
     await workload(driver, 'kill');
-    await waitFor('a batch in flight', 30_000, async () =>
-      Promise.resolve(
-        op.lines.some(
-          (l) => l.msg === 'Delivery failed; retrying the same batch' && l.sink === names.webhook,
-        ),
-      ),
-    ).catch(() => undefined);
-    const inFlight = db
-      .prepare(
-        'SELECT first_seq, last_seq FROM sink_batches b JOIN sink_cursors c USING (sink_uid) WHERE c.name = ?',
-      )
-      .get(names.webhook) as { first_seq: number; last_seq: number } | undefined;
+    const planned = db.prepare(
+      'SELECT first_seq, last_seq FROM sink_batches b JOIN sink_cursors c USING (sink_uid) WHERE c.name = ?',
+    );
+    let inFlight: { first_seq: number; last_seq: number } | undefined;
+    const from = op.lines.length;
+    // Planned, committed, and sent to a receiver that never answers.
+    await waitFor('a batch in flight', 30_000, () => {
+      inFlight = planned.get(names.webhook) as typeof inFlight;
+      return Promise.resolve(
+        inFlight !== undefined &&
+          op.lines
+            .slice(from)
+            .some(
+              (l) =>
+                l.msg === 'Delivery failed; retrying the same batch' && l.sink === names.webhook,
+            ),
+      );
+    });
     expect(inFlight).toBeDefined();
     await op.kill();
     receiver.mode = 'ok';
