@@ -1,5 +1,8 @@
 // The Sink encoder over a real recorded history: what each record holds, what a filter keeps, how
 // batch limits cut, and that encoding a planned range again gives the same bytes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeObject, ReflectorItem } from '../../src/kube/reflector.ts';
 import { SNAPSHOT_EVERY } from '../../src/recorder/recorder.ts';
@@ -291,5 +294,36 @@ describe('SinkEncoder', () => {
     expect(tiny.records).toBe(1);
     expect(enc.count(0, head(), EXPORT_ALL)).toBe(30);
     expect(enc.count(0, head(), { ...EXPORT_ALL, namespaces: ['ops'] })).toBe(0);
+  });
+
+  it('writes records the documented JSON Schema accepts, and the schema refuses others', async () => {
+    await recorder.write(PODS, [item('ADDED', pod('p', 1)), item('DELETED', pod('p', 2))]);
+    await recorder.write(CM, [item('ADDED', cm('shop', 'a', 3, { v: '1' }))]);
+    await recorder.write(EVENTS, [
+      item('ADDED', event(4, 1, 'm')),
+      item('MODIFIED', event(5, 2, 'n')),
+    ]);
+    await recorder.write(CM, [
+      {
+        type: 'RELIST_DONE',
+        rv: '9',
+        seen: new Set(),
+        time: (clock += 1000),
+        gap: { start: clock - 5000, reason: 'expired' },
+      },
+    ]);
+    const schema = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../../docs/sink-record.schema.json'), 'utf8'),
+    ) as object;
+    const validate = new Ajv2020({
+      strict: true,
+      formats: { 'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/ },
+    }).compile(schema);
+    const records = scanAll(new SinkEncoder(db));
+    // The ConfigMap's relist without it is an inferred deletion: every kind of record is here.
+    expect(new Set(records.map((r) => r.type))).toEqual(new Set(['change', 'event', 'gap']));
+    for (const r of records) expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...records[0], surprise: 1 })).toBe(false);
+    expect(validate({ ...records[0], schema: 'hindsight.dev/record/v2' })).toBe(false);
   });
 });
