@@ -184,6 +184,12 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         '--allow-privileged=true',
         // The API server may not publish a loopback address as the `kubernetes` Service endpoint.
         '--endpoint-reconciler-type=none',
+        // Pod logs (and exec, port-forward) go to the Node's kubelet endpoint, which is kwok's
+        // server: its InternalIP, since the Hostname address (the Node name) does not resolve.
+        // kwok serves the API server's certificate (valid for 127.0.0.1), so it is verified
+        // against our CA; kwok asks for no client certificate.
+        '--kubelet-preferred-address-types=InternalIP',
+        `--kubelet-certificate-authority=${pki.caCert}`,
       ],
     },
     'kube-controller-manager': {
@@ -224,8 +230,22 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         `--kubeconfig=${kubeconfig}`,
         `--config=${join(here, 'kwok-stages.yaml')}`,
         '--manage-all-nodes=true',
+        // The kwok Nodes' kubelet endpoint (status.addresses InternalIP and daemonEndpoints
+        // port) is kwok's own server, which answers the API server's /containerLogs requests
+        // over TLS; plain HTTP on the same port keeps serving /healthz.
         `--server-address=127.0.0.1:${kwokPort}`,
-        '--node-ip=10.0.1.1',
+        '--node-ip=127.0.0.1',
+        `--node-port=${kwokPort}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        // Which file a fake container's log is read from is declared in the API server by the
+        // tests, with kwok's Logs (one Pod, by name) or ClusterLogs (Pods selected by namespace
+        // and/or name; when several match, kwok tries them in no fixed order) objects:
+        // spec.logs[] = { containers? (none: every other container), logsFile, previousLogsFile? }.
+        // The files are in the CRI log format ("<RFC3339Nano time> stdout F <line>"), kwok reads
+        // them on every request, and `follow` streams lines appended later until the client hangs
+        // up (kwok cannot tell that a container stopped). The CRDs are installed before kwok.
+        '--enable-crds=Logs,ClusterLogs',
         '--cidr=10.1.0.0/16',
       ],
     },
@@ -251,6 +271,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   if (opts.owner !== null) await cp.startReaper(opts.owner, opts.keep ?? false);
   try {
     for (const name of ORDER) {
+      if (name === 'kwok') await cp.installKwokLogsCrds();
       log(`cluster: starting ${name}`);
       await cp.startComponent(name);
     }
@@ -418,6 +439,18 @@ export class ControlPlane {
         cause: err,
       });
     }
+  }
+
+  /** Installs kwok's Logs and ClusterLogs CRDs, which kwok watches (--enable-crds). */
+  async installKwokLogsCrds(): Promise<void> {
+    await this.kubectl(['apply', '-f', join(here, 'kwok-logs-crds.yaml')]);
+    await this.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/logs.kwok.x-k8s.io',
+      'crd/clusterlogs.kwok.x-k8s.io',
+    ]);
   }
 
   async createNodes(count: number): Promise<void> {
