@@ -29,12 +29,23 @@ const OPTIONS = {
   'since-seq': { type: 'string' },
   file: { type: 'string', short: 'f' },
   'data-dir': { type: 'string' },
+  timeout: { type: 'string' },
+  'no-activity-timeout': { type: 'string' },
+  'allow-failures': { type: 'string' },
+  'fail-mode': { type: 'string' },
+  'unschedulable-grace': { type: 'string' },
+  'no-logs': { type: 'boolean' },
+  containers: { type: 'string' },
+  follow: { type: 'boolean' },
 } as const;
 
 export type Flag = keyof typeof OPTIONS;
 export type Flags = {
   [K in Flag]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean;
 };
+
+/** Flags of the commands that talk to the Kubernetes API server only. */
+const KUBE_CONNECTION: Flag[] = ['kubeconfig', 'context'];
 
 /** Flags of every command that talks to the operator. */
 const CONNECTION: Flag[] = [
@@ -51,8 +62,10 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
-  /** Exactly this many positional arguments. */
-  args: number;
+  /** Exactly this many positional arguments, or `any` number (the command checks them). */
+  args: number | 'any';
+  /** What it talks to: the operator (default), the Kubernetes API server only, or nothing. */
+  connection?: 'operator' | 'kube' | 'none';
   flags: Flag[];
   /** The text under the usage line: flags and examples. */
   details: string;
@@ -68,6 +81,10 @@ const CONNECTION_HELP = `Connection (every command but restore):
   --server URL             talk to the operator at URL instead of through the API server's
                            service proxy, e.g. after kubectl port-forward [HINDSIGHT_SERVER]
   --token TOKEN            bearer token to present [HINDSIGHT_TOKEN]; default the kube context's`;
+
+const KUBE_CONNECTION_HELP = `Connection (the Kubernetes API server; no operator needed):
+  --kubeconfig PATH        kubeconfig file; default $KUBECONFIG or ~/.kube/config
+  --context NAME           kubeconfig context; default the current context`;
 
 export const COMMANDS: Command[] = [
   {
@@ -184,6 +201,67 @@ Example:
   hindsight follow -n shop --kinds deploy,pod,event`,
   },
   {
+    name: 'track',
+    summary:
+      'wait until workloads are rolled out, and fail fast with the reason when they cannot be',
+    usage:
+      'hindsight track KIND/NAME... | -f FILE|- [-n NS] [--timeout DURATION] [--follow] [-o text|json]',
+    args: 'any',
+    connection: 'kube',
+    flags: [
+      'namespace',
+      'file',
+      'output',
+      'timeout',
+      'no-activity-timeout',
+      'allow-failures',
+      'fail-mode',
+      'unschedulable-grace',
+      'no-logs',
+      'containers',
+      'follow',
+    ],
+    details: `Tracks Deployments, StatefulSets, DaemonSets, Jobs and Pods (and any kind with a Ready
+condition) until each is ready or complete, printing its status, the Events of its whole tree
+(ReplicaSets, Pods) and the logs of its new Pods from the start of tracking. Talks to the
+Kubernetes API server directly: no operator needed.
+
+Ready is decided as \`kubectl rollout status\` does (observedGeneration, then updated, old and
+available replicas), with StatefulSet partitions and OnDelete, Job Complete, Pod Ready. A rollout
+fails on: ProgressDeadlineExceeded, ReplicaFailure and FailedCreate (quota, LimitRange,
+admission), Unschedulable Pods (after --unschedulable-grace), Job Failed (BackoffLimitExceeded,
+DeadlineExceeded), ErrImageNeverPull and InvalidImageName at once; ImagePullBackOff,
+ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, OOMKilled, failing init containers,
+probe-triggered restarts and readiness probe failures past the probe's start window count as
+failures (see --allow-failures). Events dated before the start of tracking are ignored.
+
+Flags:
+  -f, --file FILE            track every workload in a manifest ('-' for standard input),
+                             e.g. helm get manifest app | hindsight track -f -
+  -n, --namespace NS         namespace of objects without one; default the kube context's
+  --timeout DURATION         give up after this long (e.g. 10m); default no limit
+  --no-activity-timeout D    give up when nothing changed for this long; default 4m, 0 = never
+  --allow-failures N         counted failures tolerated per object; default 0
+  --fail-mode MODE           fail-fast (default): stop at the first failure;
+                             keep-going: track the others to their end
+  --unschedulable-grace D    how long a Pod may stay Unschedulable; default 60s
+  --no-logs                  do not stream container logs
+  --containers NAME,...      stream only these containers' logs
+  --follow                   never stop at ready or failed: stream status, Events and logs
+                             like tail -f, until Ctrl-C
+  -o, --output FMT           text (default; live and coloured on a terminal, timestamped
+                             plain lines otherwise) or json (one JSON object per line:
+                             status, event, log, warning, result)
+
+Exit codes: 0 all ready, 1 a rollout failed, 2 usage error, 3 timeout or no activity,
+4 an object was not found or was deleted, 5 API server or authorization error.
+
+Examples:
+  kubectl apply -f app.yaml && hindsight track -f app.yaml --timeout 10m
+  hindsight track deploy/web sts/db -n shop
+  hindsight track job/migrate -o json`,
+  },
+  {
     name: 'backup',
     summary: "download a consistent copy of the operator's history database",
     usage: 'hindsight backup -f FILE',
@@ -200,6 +278,7 @@ Example:
     summary: "put a backup into a stopped operator's data directory (offline)",
     usage: 'hindsight restore FILE --data-dir DIR',
     args: 1,
+    connection: 'none',
     flags: ['data-dir'],
     details: `Flags:
   --data-dir DIR    the operator's data directory (its --data-dir); the operator must be stopped
@@ -224,12 +303,15 @@ KIND is what kubectl accepts (deploy, deployment, Deployment, po, cm, ...). Time
 
 ${CONNECTION_HELP}
 
-Run 'hindsight COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 error, 2 usage error.
+Run 'hindsight COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 error, 2 usage error
+('track' has more: see 'hindsight track --help').
 `;
 }
 
 export function commandUsage(c: Command): string {
-  const connection = c.name === 'restore' ? '' : `\n${CONNECTION_HELP}\n`;
+  const how = c.connection ?? 'operator';
+  const connection =
+    how === 'none' ? '' : `\n${how === 'kube' ? KUBE_CONNECTION_HELP : CONNECTION_HELP}\n`;
   return `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.
 
 Usage: ${c.usage}
@@ -271,9 +353,10 @@ export function parseCommandLine(argv: string[]): Parsed {
   }
   const command = findCommand(name);
   if (values.help) return { help: commandUsage(command) };
+  const connection = command.connection ?? 'operator';
   const allowed = new Set<string>([
     ...command.flags,
-    ...(command.name === 'restore' ? [] : CONNECTION),
+    ...(connection === 'operator' ? CONNECTION : connection === 'kube' ? KUBE_CONNECTION : []),
     'help',
   ]);
   for (const t of tokens) {
@@ -283,7 +366,7 @@ export function parseCommandLine(argv: string[]): Parsed {
       );
     }
   }
-  if (args.length !== command.args) {
+  if (command.args !== 'any' && args.length !== command.args) {
     throw new UsageError(
       args.length < command.args
         ? `'${command.name}' needs ${command.args === 1 ? 'an argument' : `${command.args} arguments`}; usage: ${command.usage}`

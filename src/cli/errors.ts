@@ -10,3 +10,14 @@ export class UsageError extends Error {
 export class CliError extends Error {
   override name = 'CliError';
 }
+
+/** A CliError that ends the command with its own exit code (`track`'s 3, 4 and 5). */
+export class ExitError extends CliError {
+  override name = 'ExitError';
+  readonly code: number;
+
+  constructor(code: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}

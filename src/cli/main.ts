@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The hindsight command (also `kubectl hindsight`): reads the history a Hindsight operator
-// recorded. Exit codes: 0 ok, 1 error, 2 usage error; every error is one line on stderr.
+// recorded, and tracks rollouts. Exit codes: 0 ok, 1 error, 2 usage error (`track` has its own,
+// src/rollouts/tracker.ts EXIT); every error is one line on stderr.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseCommandLine, type Flags } from './args.ts';
@@ -8,18 +9,20 @@ import { connect, type Connected } from './client.ts';
 import { backup, restore } from './commands/backup.ts';
 import { follow } from './commands/follow.ts';
 import { diff, get, history } from './commands/object.ts';
+import { track } from './commands/track.ts';
 import { changes, events } from './commands/window.ts';
 import type { Context } from './context.ts';
-import { CliError, UsageError } from './errors.ts';
+import { CliError, ExitError, UsageError } from './errors.ts';
 import type { Out } from './output.ts';
 
-const HANDLERS: Record<string, (ctx: Context) => Promise<void>> = {
+const HANDLERS: Record<string, (ctx: Context) => Promise<void | number>> = {
   history,
   get,
   diff,
   events,
   changes,
   follow,
+  track,
   backup,
   restore,
 };
@@ -70,8 +73,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       signal: io.signal,
       connect: () => (connected ??= connect(connectionOf(parsed.flags, io.env))),
     };
-    await HANDLERS[parsed.command.name]!(ctx);
-    return 0;
+    return (await HANDLERS[parsed.command.name]!(ctx)) ?? 0;
   } catch (err) {
     if (io.signal.aborted) return 0;
     const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
@@ -81,7 +83,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     if (err instanceof CliError) {
       io.stderr.write(`error: ${oneLine(err.message)}\n`);
-      return 1;
+      return err instanceof ExitError ? err.code : 1;
     }
     io.stderr.write(
       `error: unexpected failure: ${oneLine((err as Error).message ?? String(err))}\n`,

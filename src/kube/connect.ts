@@ -3,8 +3,9 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { toKubeError } from './errors.ts';
+import { KubeHttp } from './http.ts';
 
 export interface ConnectOptions {
   /** Explicit kubeconfig path; otherwise $KUBECONFIG, ~/.kube/config, then in-cluster. */
@@ -86,11 +87,13 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   const { kc, context } = loadKubeConfig(opts);
   const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const api = kc.makeApiClient(VersionApi);
+  // Through KubeHttp (undici) rather than the generated client, whose keep-alive agent would hold
+  // a short-lived CLI process open after its work is done.
+  const http = new KubeHttp(kc);
   let timer: NodeJS.Timeout | undefined;
   try {
     const version = await Promise.race([
-      api.getCode(),
+      http.get<{ gitVersion: string }>('/version'),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`no answer within ${timeoutMs / 1000}s`)),

@@ -3,7 +3,8 @@
 // each that disappears between lists, is handed to `onChange` by name.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
-import { toKubeError } from './errors.ts';
+import { sleep } from '../runtime/sleep.ts';
+import { toKubeError, type KubeError } from './errors.ts';
 import type { KubeHttp } from './http.ts';
 
 export interface Named {
@@ -20,6 +21,10 @@ export interface ListWatchOptions {
   onChange: (name: string) => void;
   /** After each successful list. */
   onSynced?: () => void;
+  /** Selectors and the like, sent with the list and the watch. */
+  query?: Record<string, string>;
+  /** Each failed list, before the retry (which still happens unless `stop()` is called). */
+  onError?: (err: KubeError) => void;
 }
 
 export class ListWatch<T extends Named> {
@@ -55,6 +60,7 @@ export class ListWatch<T extends Named> {
       try {
         const list = await http.get<{ metadata: { resourceVersion: string }; items: T[] }>(
           this.o.path,
+          this.o.query,
         );
         const names = new Set(list.items.map((p) => p.metadata.name));
         for (const name of [...this.cache.keys()]) {
@@ -72,6 +78,8 @@ export class ListWatch<T extends Named> {
       } catch (err) {
         if (this.stopCtl.signal.aborted) break;
         const e = toKubeError(err, `list ${this.o.what}`);
+        this.o.onError?.(e);
+        if (this.stopCtl.signal.aborted) break;
         const delay = Math.min(30_000, 500 * 2 ** attempt++);
         log.warn(
           e.reason === 'NotFound'
@@ -79,7 +87,7 @@ export class ListWatch<T extends Named> {
             : `Listing ${this.o.what} failed; retrying`,
           { error: e.message, retryInMs: delay },
         );
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay, this.stopCtl.signal);
       }
     }
   }
@@ -90,7 +98,7 @@ export class ListWatch<T extends Named> {
       new Watch(this.o.kc)
         .watch(
           this.o.path,
-          { resourceVersion: rv, allowWatchBookmarks: true },
+          { ...this.o.query, resourceVersion: rv, allowWatchBookmarks: true },
           (type: string, obj: T) => {
             if (type === 'ADDED' || type === 'MODIFIED') this.cache.set(obj.metadata.name, obj);
             else if (type === 'DELETED') this.cache.delete(obj.metadata.name);
