@@ -1,17 +1,20 @@
 // Composition root of the operator.
 //
 // Start-up: options → logger → data directory and history store (migrations) → metrics and
-// readiness → cluster connection → recorder → watch set → HistoryPolicy controller → retention
-// → query threads → HTTP server.
+// readiness → cluster connection → recorder → watch set → HistoryPolicy controller → Sinks and
+// the rollout recorder (both on the encoder thread) → retention → query threads → HTTP server.
 // Shutdown (SIGTERM/SIGINT), in reverse: controller (no new reconciles) → watches (their buffered
-// items go to the recorder) → recorder (commits the last batch) → retention → query threads (their
+// items go to the recorder) → recorder (commits the last batch) → Sinks → rollout recorder →
+// encoder thread → retention → query threads (their
 // queries answer 503) → store → HTTP.
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
 import { SinkController } from './controllers/sink/controller.ts';
+import { RolloutRecorder } from './rollouts/rollout-recorder.ts';
 import { EncoderPool } from './sinks/encoder-pool.ts';
+import { RolloutStore } from './store/rollouts.ts';
 import { SinkStore } from './store/sinks.ts';
 import { apiRouter } from './http/api.ts';
 import { createApp } from './http/app.ts';
@@ -211,6 +214,14 @@ async function run(options: Options, log: Logger): Promise<void> {
     namespace: options.namespace,
   });
   sinks.start();
+  // Rollouts derived from what is recorded, through the same encoder thread.
+  const rollouts = new RolloutRecorder({
+    store: new RolloutStore(writerDb),
+    encoder,
+    head: () => headDb.get()?.seq ?? 0,
+    log: log.child({ component: 'rollouts' }),
+  });
+  rollouts.start();
   const stopRetention = startRetention(
     writerDb,
     options,
@@ -281,6 +292,7 @@ async function run(options: Options, log: Logger): Promise<void> {
   await recorder.stop();
   // After the recorder: what it committed last may still be delivered by a batch in flight.
   await sinks.stop();
+  await rollouts.stop();
   await encoder.close();
   await stopRetention();
   await queries.close();

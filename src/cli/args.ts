@@ -201,6 +201,30 @@ Example:
   hindsight follow -n shop --kinds deploy,pod,event`,
   },
   {
+    name: 'rollouts',
+    summary:
+      'the rollouts of a workload, newest first: when, how long, outcome, revision, images, who, why',
+    usage:
+      'hindsight rollouts [KIND/NAME] [-n NS | -A] [--since TIME] [--until TIME] [--limit N] [-o table|json|yaml]',
+    args: 'any',
+    flags: ['namespace', 'all-namespaces', 'output', 'since', 'until', 'limit'],
+    details: `The operator derives one rollout per generation change of a Deployment, StatefulSet or
+DaemonSet, and per Job run, from the history it records: its start and end, outcome (complete,
+failed, superseded, deleted, in-progress), revision, images before and after, who changed the
+spec, and the failure reason by the same rules as 'hindsight track'.
+
+Flags:
+  -n, --namespace NS      namespace; default the kube context's
+  -A, --all-namespaces    every namespace
+  --since TIME            rollouts started after this; default 7d
+  --until TIME            ... and before this; default now
+  --limit N               at most N rollouts; default 10
+  -o, --output FMT        table (default), json or yaml
+
+Example:
+  hindsight rollouts deploy/web -n shop`,
+  },
+  {
     name: 'track',
     summary:
       'wait until workloads are rolled out, and fail fast with the reason when they cannot be',

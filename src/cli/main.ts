@@ -9,6 +9,7 @@ import { connect, type Connected } from './client.ts';
 import { backup, restore } from './commands/backup.ts';
 import { follow } from './commands/follow.ts';
 import { diff, get, history } from './commands/object.ts';
+import { rollouts } from './commands/rollouts.ts';
 import { track } from './commands/track.ts';
 import { changes, events } from './commands/window.ts';
 import type { Context } from './context.ts';
@@ -22,6 +23,7 @@ const HANDLERS: Record<string, (ctx: Context) => Promise<void | number>> = {
   events,
   changes,
   follow,
+  rollouts,
   track,
   backup,
   restore,

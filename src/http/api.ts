@@ -1,7 +1,12 @@
 // The REST API under /api/v1: validate input, authorize, call a store query, shape the answer.
 import { Router, type Request, type Response } from 'express';
 import type { Backups } from '../store/backup.ts';
-import { DEFAULT_TIMELINE_ROWS, MAX_TIMELINE_ROWS, QueryError } from '../store/queries.ts';
+import {
+  DEFAULT_TIMELINE_ROWS,
+  MAX_TIMELINE_ROWS,
+  QueryError,
+  ROLLOUT_OUTCOMES,
+} from '../store/queries.ts';
 import {
   JsonText,
   QueryTimeoutError,
@@ -207,6 +212,34 @@ export function apiRouter(deps: ApiDeps): Router {
         },
         await access(res, 'list'),
       );
+    }),
+  );
+
+  r.get(
+    '/rollouts',
+    handle(async (req, res) => {
+      const query = q(req);
+      return deps.queries.rollouts(
+        {
+          namespace: p.namespace(query),
+          kind: p.oneOf(query, 'kind', ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const),
+          name: p.objectName(query, 'name'),
+          outcome: p.oneOf(query, 'outcome', ROLLOUT_OUTCOMES),
+          window: p.window(query, now(), 7 * 86_400_000),
+          limit: p.limit(query, 20),
+          cursor: p.str(query, 'cursor'),
+        },
+        await access(res, 'list'),
+      );
+    }),
+  );
+
+  r.get(
+    '/rollouts/:id',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      if (!/^\d{1,15}$/.test(id)) throw badParam('id', `'${id}' is not a rollout id`);
+      return deps.queries.rollout(Number(id), await access(res, 'get'));
     }),
   );
 

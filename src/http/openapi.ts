@@ -243,6 +243,46 @@ const schemas = {
   },
   VersionPage: page('VersionSummary'),
   EventPage: page('EventSummary'),
+  Rollout: {
+    type: 'object',
+    description:
+      'one rollout of a workload: a generation change of a Deployment, StatefulSet or DaemonSet, or a Job run, derived from the recorded history',
+    required: ['id', 'kind', 'namespace', 'name', 'uid', 'generation', 'started', 'outcome'],
+    properties: {
+      id: int,
+      kind: { enum: ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'] },
+      namespace: str,
+      name: str,
+      uid: str,
+      generation: int,
+      started: ms,
+      ended: nullable(ms),
+      outcome: { enum: ['in-progress', 'complete', 'failed', 'superseded', 'deleted'] },
+      reason: nullable(str),
+      message: nullable(str),
+      oldRevision: nullable(str),
+      newRevision: nullable(str),
+      imagesBefore: { type: 'array', items: str },
+      imagesAfter: { type: 'array', items: str },
+      actor: { ...nullable(str), description: 'field managers of the spec change that started it' },
+      startSeq: int,
+      endSeq: nullable(int),
+      problem: {
+        ...nullable(str),
+        description: 'the last counted problem seen (image pulls, crash loops…)',
+      },
+      events: {
+        type: 'array',
+        description: 'Events of its tree (workload, ReplicaSets, Pods) meanwhile, at most 50',
+        items: {
+          type: 'object',
+          properties: { time: ms, type: str, reason: str, object: str, message: str },
+        },
+      },
+      pods: { type: 'array', items: str, description: 'its new Pods, at most 50' },
+    },
+  },
+  RolloutPage: page('Rollout'),
   ChangePage: page('Change'),
 };
 
@@ -377,6 +417,18 @@ export const OPENAPI = {
       param('fromSeq', 'start version'),
       param('to', `end instant (${TIME})`),
       param('toSeq', 'end version'),
+    ]),
+    '/api/v1/rollouts': op('Rollouts that started in the window, newest first', 'RolloutPage', [
+      param('namespace', 'only this namespace'),
+      param('kind', 'Deployment, StatefulSet, DaemonSet or Job'),
+      param('name', 'only the workload of this name'),
+      param('outcome', 'in-progress, complete, failed, superseded or deleted'),
+      param('from', `start of the window (${TIME}); default: 7 days before to`),
+      param('to', `end of the window (${TIME}); default: now`),
+      ...pageParams,
+    ]),
+    '/api/v1/rollouts/{id}': op('One rollout', 'Rollout', [
+      param('id', 'the rollout id', true, 'path'),
     ]),
     '/api/v1/events': op('Kubernetes Events with their occurrences in a window', 'EventPage', [
       param('namespace', 'namespace'),

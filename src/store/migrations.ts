@@ -256,6 +256,62 @@ CREATE TABLE sink_losses (
 CREATE INDEX sink_losses_by_sink ON sink_losses (sink_uid, from_seq);
 `,
   },
+  {
+    version: 6,
+    name: 'rollouts',
+    sql: `
+-- One row per rollout of a Deployment, StatefulSet or DaemonSet (a generation change) or per Job
+-- run, derived from the recorded history (src/rollouts/derive.ts). outcome: in-progress, complete,
+-- failed, superseded (a newer generation came first) or deleted. events and pods are JSON lists
+-- (at most 50 each) of what happened in its tree meanwhile; problem is the last counted problem.
+CREATE TABLE rollouts (
+  id            INTEGER PRIMARY KEY,
+  kind          TEXT NOT NULL,
+  namespace     TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  uid           TEXT NOT NULL,
+  generation    INTEGER NOT NULL,
+  started       INTEGER NOT NULL,
+  ended         INTEGER,
+  outcome       TEXT NOT NULL,
+  reason        TEXT,
+  message       TEXT,
+  old_revision  TEXT,
+  new_revision  TEXT,
+  images_before TEXT NOT NULL,
+  images_after  TEXT NOT NULL,
+  actor         TEXT,
+  start_seq     INTEGER NOT NULL,
+  end_seq       INTEGER,
+  problem       TEXT,
+  events        TEXT NOT NULL DEFAULT '[]',
+  pods          TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX rollouts_by_object ON rollouts (namespace, kind, name, started);
+CREATE INDEX rollouts_by_time ON rollouts (started);
+CREATE INDEX rollouts_open ON rollouts (uid) WHERE ended IS NULL;
+
+-- What the derivation remembers between records: per workload its last generation, revision and
+-- images; per ReplicaSet and Pod the workload it belongs to and when it was created.
+CREATE TABLE rollout_objects (
+  uid          TEXT PRIMARY KEY,
+  workload_uid TEXT NOT NULL,
+  generation   INTEGER,
+  revision     TEXT,
+  images       TEXT,
+  created      INTEGER
+) WITHOUT ROWID;
+
+-- How far the derivation has read the global sequence.
+CREATE TABLE rollout_cursor (
+  id  INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+);
+INSERT INTO rollout_cursor (id, seq) SELECT 1, coalesce(max(seq), 0) FROM (
+  SELECT max(seq) AS seq FROM versions UNION ALL SELECT max(seq) FROM event_occurrences
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -9,10 +9,12 @@
 // it read while the recorder writes, and each query reads one consistent snapshot (one read
 // transaction). Queries are synchronous: keep them off the recorder's connection.
 import type { Db } from './db.ts';
+import type { Rollout } from './rollouts.ts';
 import { Events } from './queries/events.ts';
 import { History, type VersionRef } from './queries/history.ts';
 import { AliveObjects } from './queries/lifespan.ts';
 import { Lookups } from './queries/lookups.ts';
+import { Rollouts, type RolloutsQuery } from './queries/rollouts.ts';
 import { Search } from './queries/search.ts';
 import { Since } from './queries/since.ts';
 import { States } from './queries/state.ts';
@@ -41,6 +43,7 @@ export * from './queries/types.ts';
 export { HistoryDataError } from './queries/lookups.ts';
 export { MAX_LIMIT, SCAN_BUDGET } from './queries/params.ts';
 export { SINCE_SPAN } from './queries/since.ts';
+export { ROLLOUT_OUTCOMES, type RolloutsQuery } from './queries/rollouts.ts';
 export { MAX_BUCKETS, DEFAULT_TIMELINE_ROWS, MAX_TIMELINE_ROWS } from './queries/timeline.ts';
 export { DEFAULT_STATE_LIMIT, MAX_STATE_LIMIT } from './queries/state.ts';
 export type { VersionRef };
@@ -54,6 +57,7 @@ export class HistoryQueries {
   private readonly timelines: Timelines;
   private readonly states: States;
   private readonly log: Since;
+  private readonly rolloutList: Rollouts;
 
   constructor(db: Db) {
     this.db = db;
@@ -65,6 +69,7 @@ export class HistoryQueries {
     this.timelines = new Timelines(db, alive);
     this.states = new States(db, this.lookups, alive);
     this.log = new Since(db, this.lookups);
+    this.rolloutList = new Rollouts(db);
   }
 
   /** Runs `fn` in one read transaction: every statement of a query sees the same snapshot. */
@@ -133,6 +138,15 @@ export class HistoryQueries {
   /** The sequence number of the newest version or Event occurrence recorded. */
   head(): number {
     return this.log.head();
+  }
+
+  /** Rollouts that started in the window, newest first. */
+  rollouts(q: RolloutsQuery, access: Access): Page<Rollout> {
+    return this.read(() => this.rolloutList.list(q, access));
+  }
+
+  rollout(id: number, access: Access): Rollout | undefined {
+    return this.read(() => this.rolloutList.one(id, access));
   }
 
   /** Versions and Event occurrences after `seq`; resume from the result's `next`. */

@@ -60,6 +60,8 @@ const ARITY: Record<QueryMethod, number> = {
   changes: 1,
   since: 2,
   head: 0,
+  rollouts: 1,
+  rollout: 1,
 };
 
 /** Too many queries waiting, or the pool is stopping: try again shortly. */
@@ -327,6 +329,12 @@ export class QueryPool implements QueryService {
   }
   changes(...a: Parameters<HistoryQueries['changes']>) {
     return this.call('changes', [a[0]], a[1]);
+  }
+  rollouts(...a: Parameters<HistoryQueries['rollouts']>) {
+    return this.call('rollouts', [a[0]], a[1]);
+  }
+  rollout(...a: Parameters<HistoryQueries['rollout']>) {
+    return this.call('rollout', [a[0]], a[1]);
   }
   head() {
     // The newest sequence number reveals no record: no access needed.

@@ -96,6 +96,11 @@ export class Retention {
       deleteGaps: db.prepare(
         'DELETE FROM gaps WHERE end < @now AND (seq IS NULL OR seq <= @held OR end < @cap)',
       ),
+      deleteRollouts: db.prepare(
+        `DELETE FROM rollouts WHERE ended IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM objects o JOIN versions v ON v.object_id = o.id
+           WHERE o.uid = rollouts.uid AND v.seq >= rollouts.start_seq AND v.seq <= rollouts.end_seq)`,
+      ),
       held: db.prepare<[], { seq: number | null }>(
         'SELECT min(acked_seq) AS seq FROM sink_cursors',
       ),
@@ -269,6 +274,9 @@ export class Retention {
         await this.o.yieldFn();
       }
     }
+    // A rollout lives as long as some version of its window does (the workload's latest version
+    // is always kept, so the rollout that made its current state stays).
+    tx(() => this.s.deleteRollouts.run());
     r.usedBytes = this.usedBytes();
     return r;
   }

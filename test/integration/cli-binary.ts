@@ -1,6 +1,6 @@
 // Running the built `hindsight` binary from integration tests.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -42,10 +42,15 @@ export function exec(
 
 /** `npm test` alone does not build: build the CLI when dist/ is missing or older than src/. */
 export async function ensureBuilt(): Promise<void> {
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource(join(ROOT, 'src'))) return;
+  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newestSource(join(ROOT, 'src'))) {
+    chmodSync(BIN, 0o755);
+    return;
+  }
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
   const r = await exec(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], {
     PATH: process.env.PATH,
   });
   if (r.code !== 0) throw new Error(`the build failed:\n${r.stdout}${r.stderr}`);
+  // As `npm run build` does: kubectl finds the plugin only when it is executable.
+  chmodSync(BIN, 0o755);
 }

@@ -399,6 +399,68 @@ current-context: reader
     }
   });
 
+  it('lists the rollouts the operator derived: the creation, the image change, and a failed one with its reason', async () => {
+    interface RolloutJson {
+      id: number;
+      generation: number;
+      outcome: string;
+      reason: string | null;
+      message: string | null;
+      imagesBefore: string[];
+      imagesAfter: string[];
+      actor: string | null;
+      newRevision: string | null;
+    }
+    let web: RolloutJson[] = [];
+    await waitFor('the rollouts of web to be derived', 30_000, async () => {
+      web = JSON.parse(await ok(['rollouts', 'deploy/web', '-o', 'json'])) as RolloutJson[];
+      // Generation 3 (the scale-up of the follow test) may be there too, newest first.
+      web = web.filter((r) => r.generation <= 2);
+      return web.length === 2 && web.every((r) => r.outcome === 'complete');
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; derived: ${JSON.stringify(web)}`, { cause: err });
+    });
+    // Newest first.
+    expect(web.map((r) => [r.generation, r.imagesBefore, r.imagesAfter, r.newRevision])).toEqual([
+      [2, ['web:1'], ['web:2'], '2'],
+      [1, [], ['web:1'], '1'],
+    ]);
+    expect(web[0]!.actor).toMatch(/\(Update\)|\(Apply\)/);
+    const table = await ok(['rollouts', 'deploy/web']);
+    expect(table.split('\n')[0]).toMatch(
+      /^ID\s+STARTED\s+DURATION\s+OUTCOME\s+REVISION\s+IMAGES\s+BY\s+REASON$/,
+    );
+    expect(table).toMatch(/complete\s+2\s+web:1 → web:2/);
+
+    // Its Pods cannot be created: the ServiceAccount it names does not exist.
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'orphan', namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'orphan' } },
+        template: {
+          metadata: { labels: { app: 'orphan' } },
+          spec: { serviceAccountName: 'missing', containers: [{ name: 'app', image: 'orphan:1' }] },
+        },
+      },
+    });
+    let orphan: RolloutJson[] = [];
+    await waitFor('the failed rollout to be derived', 30_000, async () => {
+      orphan = JSON.parse(await ok(['rollouts', 'deploy/orphan', '-o', 'json'])) as RolloutJson[];
+      return orphan[0]?.outcome === 'failed';
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; derived: ${JSON.stringify(orphan)}`, { cause: err });
+    });
+    expect(orphan[0]!.reason).toMatch(/FailedCreate/);
+    expect(orphan[0]!.message).toContain('serviceaccount "missing" not found');
+    const one = await run(['rollouts', 'deploy/orphan']);
+    expect(one.stdout).toMatch(/failed\s+.*FailedCreate/);
+    const none = await ok(['rollouts', 'sts/nothing']);
+    expect(none).toBe('No rollouts of statefulset/nothing recorded in that window.\n');
+  });
+
   it('answers mistakes with one line and a non-zero exit code', async () => {
     const unknownKind = await fails(['history', 'deplyo/web']);
     expect(unknownKind).toEqual({
