@@ -39,6 +39,12 @@ export const BENCH_POLICY: HistoryPolicySpec = {
 
 let metrics: Metrics | null = null;
 
+/** One registry per process, as in the operator (default metrics register process-wide hooks). */
+export function benchMetrics(): Metrics {
+  metrics ??= createMetrics(VERSION);
+  return metrics;
+}
+
 export interface Bench {
   dir: string;
   path: string;
@@ -58,12 +64,10 @@ export function openBench(opts: BenchOptions = {}): Bench {
   const dir = mkdtempSync(join(tmpdir(), 'hindsight-bench-'));
   const path = join(dir, 'history.db');
   const db = openDatabase(path);
-  // One registry per process, as in the operator (default metrics register process-wide hooks).
-  metrics ??= createMetrics(VERSION);
   const recorder = new Recorder({
     writer: new HistoryWriter(db),
     log: createLogger('error'),
-    metrics: metrics.recorder,
+    metrics: benchMetrics().recorder,
     ...(opts.batchDelayMs === undefined ? {} : { batchDelayMs: opts.batchDelayMs }),
   });
   const compiled = compilePolicy('bench', 1, opts.policy ?? BENCH_POLICY);

@@ -1,10 +1,18 @@
 // `npm run bench` (full) and `npm run bench -- --quick` (about a minute, smaller sizes): drives
 // the real recorder and store with deterministic workloads and prints the figures of
 // the performance design next to their targets; also writes test-results/bench.json.
-// `--only=ingest,scenarios,memory` runs a subset; `--profile=DIR` writes a CPU profile of one
+// `--only=ingest,scenarios,memory` runs a subset (sections: ingest, scenarios, memory, queries,
+// export, e2e); `--profile=DIR` writes a CPU profile of one
 // extra, uncounted ingest run of each profile (see profile-summary.ts).
 import { fileURLToPath } from 'node:url';
 import { measureEndToEnd, type EndToEndFigures } from './end-to-end.ts';
+import {
+  describeExport,
+  exportRows,
+  ingestWithSinksRows,
+  measureExport,
+  type ExportFigures,
+} from './export.ts';
 import { ingest, type IngestSummary } from './ingest.ts';
 import { measureMemory, OPERATOR_FLAGS, type MemoryFigures } from './memory.ts';
 import {
@@ -48,6 +56,8 @@ export interface Config {
   e2eSeconds: number;
   /** Query latency on a day of history while ingesting 200 changes/s. */
   queries: QueryLatencyConfig;
+  /** Watch events of Pod churn with kubelet Events recorded, then exported to Sinks. */
+  exportChanges: number;
 }
 
 const QUICK: Config = {
@@ -64,6 +74,7 @@ const QUICK: Config = {
   e2eRate: 200,
   e2eSeconds: 10,
   queries: { churnEvents: 12_000, namespaces: 2, seconds: 6 },
+  exportChanges: 30_000,
 };
 
 const FULL: Config = {
@@ -80,10 +91,11 @@ const FULL: Config = {
   e2eRate: 200,
   e2eSeconds: 60,
   queries: { churnEvents: 600_000, namespaces: 2, seconds: 60 },
+  exportChanges: 160_000,
 };
 
 const OUTPUT = fileURLToPath(new URL('../../test-results/bench.json', import.meta.url));
-const SECTIONS = ['ingest', 'scenarios', 'memory', 'queries', 'e2e'] as const;
+const SECTIONS = ['ingest', 'scenarios', 'memory', 'queries', 'export', 'e2e'] as const;
 
 /** Seeds of the two churn profiles: fixed, so every run feeds the same bytes. */
 const SEEDS = { small: 42, large: 43 };
@@ -163,6 +175,13 @@ async function main(): Promise<void> {
     );
     queries = await queryLatency(config.queries);
   }
+  let exported: ExportFigures | null = null;
+  if (sections.has('export')) {
+    console.error(
+      `… export: ${config.exportChanges} changes of Pod churn with kubelet Events, to a file and to versitygw (S3)`,
+    );
+    exported = await measureExport(config.exportChanges, config.reps);
+  }
   let e2e: EndToEndFigures | null = null;
   if (sections.has('e2e')) {
     console.error(
@@ -170,7 +189,15 @@ async function main(): Promise<void> {
     );
     e2e = await measureEndToEnd(config.e2eRate, config.e2eSeconds);
   }
-  const results: Results = { config, ingest: ingestResults, scenarios, memory, queries, e2e };
+  const results: Results = {
+    config,
+    ingest: ingestResults,
+    scenarios,
+    memory,
+    queries,
+    export: exported,
+    e2e,
+  };
   if (ingestResults.length) {
     printTable(
       'Sustained ingest (full pipeline, JSON.parse included) and its floor',
@@ -190,6 +217,17 @@ async function main(): Promise<void> {
   if (queries) {
     printTable('API query latency while ingesting 200 changes/s', ...queryRows(queries));
     console.log(describeQueries(queries));
+  }
+  if (exported) {
+    printTable(
+      'Export to Sinks: SinkRunner delivering a recorded history (default batch, maxDelay 0) and its floors',
+      ...exportRows(exported),
+    );
+    console.log(describeExport(exported));
+    printTable(
+      'Recording with two Sinks exporting meanwhile (one file, one S3) and without',
+      ...ingestWithSinksRows(exported),
+    );
   }
   if (e2e) {
     const ms = (v: number) => `${v.toFixed(0)} ms`;
@@ -234,6 +272,7 @@ async function main(): Promise<void> {
     scenarios,
     memory,
     queries,
+    export: exported,
     endToEnd: e2e,
     targets: targets.json,
   });

@@ -1,5 +1,6 @@
 // Turns results into the printed tables and the target verdicts of performance.md.
 import type { EndToEndFigures } from './end-to-end.ts';
+import { EXPORT_TARGETS, type ExportFigures } from './export.ts';
 import type { IngestSummary } from './ingest.ts';
 import type { MemoryFigures } from './memory.ts';
 import type { QueryLatencyResult } from './queries.ts';
@@ -13,6 +14,7 @@ export interface Results {
   scenarios: ScenarioResult[];
   memory: MemoryFigures | null;
   queries: QueryLatencyResult | null;
+  export: ExportFigures | null;
   e2e: EndToEndFigures | null;
 }
 
@@ -306,6 +308,21 @@ export function targetRows(r: Results): { table: Table; json: TargetVerdict[] } 
       target: `≤ ${num(f.targetMs)} ms`,
       measured: `${num(f.p99, f.p99 < 10 ? 1 : 0)} ms`,
       met: full ? f.p99 <= f.targetMs : null,
+    });
+  }
+  const x = r.export;
+  if (x) {
+    out.push({
+      figure: 'export to a file Sink (gzip NDJSON)',
+      target: `≥ ${num(EXPORT_TARGETS.fileRecordsPerSec)} records/s`,
+      measured: `${num(x.file.perSec)} records/s (${pct(x.file.ratio)} of its floor)`,
+      met: full ? x.file.perSec >= EXPORT_TARGETS.fileRecordsPerSec : null,
+    });
+    out.push({
+      figure: 'recording slowed by two Sinks exporting',
+      target: `≤ ${pct(EXPORT_TARGETS.slowdown)}`,
+      measured: `${pct(x.slowdown)} (${num(x.ingestWith)} vs ${num(x.ingestWithout)} changes/s)`,
+      met: full ? x.slowdown <= EXPORT_TARGETS.slowdown : null,
     });
   }
   const e = r.e2e;
