@@ -37,6 +37,7 @@ const OPTIONS = {
   'no-logs': { type: 'boolean' },
   containers: { type: 'string' },
   follow: { type: 'boolean' },
+  replay: { type: 'string' },
 } as const;
 
 export type Flag = keyof typeof OPTIONS;
@@ -231,10 +232,10 @@ Example:
     usage:
       'hindsight track KIND/NAME... | -f FILE|- [-n NS] [--timeout DURATION] [--follow] [-o text|json]',
     args: 'any',
-    connection: 'kube',
     flags: [
       'namespace',
       'file',
+      'replay',
       'output',
       'timeout',
       'no-activity-timeout',
@@ -273,12 +274,18 @@ Flags:
   --containers NAME,...      stream only these containers' logs
   --follow                   never stop at ready or failed: stream status, Events and logs
                              like tail -f, until Ctrl-C
+  --replay ID                print a past rollout the operator recorded (an ID of
+                             'hindsight rollouts') as track printed it, and exit with its code;
+                             this one goes through the operator (the connection flags below)
   -o, --output FMT           text (default; live and coloured on a terminal, timestamped
                              plain lines otherwise) or json (one JSON object per line:
                              status, event, log, warning, result)
 
 Exit codes: 0 all ready, 1 a rollout failed, 2 usage error, 3 timeout or no activity,
 4 an object was not found or was deleted, 5 API server or authorization error.
+
+Connection: live tracking uses only --kubeconfig and --context; --replay reaches the operator
+like the other commands.
 
 Examples:
   kubectl apply -f app.yaml && hindsight track -f app.yaml --timeout 10m

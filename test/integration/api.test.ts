@@ -133,6 +133,7 @@ describe('REST API', () => {
       await core.deleteNamespacedConfigMap({ namespace: ns, name: 'doomed' });
     }
     const web = { namespace: nsA, name: 'web', replicas: 2 };
+    await createDeployment({ namespace: nsB, name: 'other', replicas: 1, image: 'other:1' });
     await createDeployment({ ...web, image: 'web:1' });
     await new Promise((r) => setTimeout(r, 1100));
     marks.beforeRollout = Date.now();
@@ -306,6 +307,24 @@ describe('REST API', () => {
       tokenA,
     );
     expect(state.items).toEqual([]);
+    // Rollouts: the admin sees both namespaces', the caller only A's; B's by id is a 404.
+    let all: { items: { id: number; namespace: string; name: string }[] } = { items: [] };
+    await waitFor('the rollouts of A and B to be derived', 30_000, async () => {
+      all = await ok('/api/v1/rollouts', 'RolloutPage');
+      return (
+        all.items.some((r) => r.namespace === nsB) && all.items.some((r) => r.namespace === nsA)
+      );
+    });
+    const mine = await ok<{ items: { namespace: string }[] }>(
+      '/api/v1/rollouts',
+      'RolloutPage',
+      tokenA,
+    );
+    expect(mine.items.length).toBeGreaterThan(0);
+    expect(mine.items.every((r) => r.namespace === nsA)).toBe(true);
+    const theirs = all.items.find((r) => r.namespace === nsB)!;
+    expect((await get(`/api/v1/rollouts/${theirs.id}`, tokenA)).status).toBe(404);
+    conforms('Rollout', (await get(`/api/v1/rollouts/${theirs.id}`)).body);
   });
 
   it('answers 401 without a valid token', async () => {

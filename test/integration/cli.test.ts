@@ -457,6 +457,21 @@ current-context: reader
     expect(orphan[0]!.message).toContain('serviceaccount "missing" not found');
     const one = await run(['rollouts', 'deploy/orphan']);
     expect(one.stdout).toMatch(/failed\s+.*FailedCreate/);
+    // The failed rollout replayed as track printed it, with track's exit code.
+    const replayed = await run(['track', '--replay', String(orphan[0]!.id)]);
+    expect(replayed.code).toBe(1);
+    expect(replayed.stdout).toMatch(
+      /deployment\/orphan event Warning FailedCreate ReplicaSet\/orphan-/,
+    );
+    expect(replayed.stdout).toMatch(
+      /deployment\/orphan FAILED after .*: Deployment .*\/orphan failed: FailedCreate: /,
+    );
+    const complete = await run(['track', '--replay', String(web[0]!.id)]);
+    expect(complete.code).toBe(0);
+    expect(complete.stdout).toMatch(/deployment\/web READY in /);
+    const unknown = await run(['track', '--replay', '999999']);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toBe('error: no rollout 999999 is recorded that you may read\n');
     const none = await ok(['rollouts', 'sts/nothing']);
     expect(none).toBe('No rollouts of statefulset/nothing recorded in that window.\n');
   });

@@ -7,6 +7,7 @@ import { Recorder } from '../../src/recorder/recorder.ts';
 import type { Db } from '../../src/store/db.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
 import { Retention } from '../../src/store/retention.ts';
+import { RolloutStore } from '../../src/store/rollouts.ts';
 import { closeRecording, openRecording, watchTarget } from './fixtures/recording.ts';
 
 const CM = watchTarget('', 'ConfigMap', 'configmaps');
@@ -48,6 +49,42 @@ beforeEach(() => {
 afterEach(() => closeRecording({ dir, db, recorder }));
 
 describe('Retention', () => {
+  it('removes a rollout once no version of its window is left, and keeps the one of the current state', async () => {
+    const t0 = 1_800_000_000_000;
+    for (let i = 0; i < 4; i++) await write(t0 + i * 10 * 60_000, cm('a', `v${i}`));
+    await write(t0 + 2 * HOUR, cm('a', 'v4'));
+    const seqs = db
+      .prepare<[], { seq: number }>(
+        "SELECT v.seq FROM versions v JOIN objects o ON o.id = v.object_id WHERE o.uid = 'uid-a' ORDER BY v.seq",
+      )
+      .all()
+      .map((r) => r.seq);
+    const store = new RolloutStore(db);
+    const rollout = (from: number, to: number) => {
+      store.insert({
+        kind: 'Deployment',
+        namespace: 'shop',
+        name: 'a',
+        uid: 'uid-a',
+        generation: from,
+        started: t0,
+        oldRevision: null,
+        newRevision: null,
+        imagesBefore: [],
+        imagesAfter: [],
+        actor: null,
+        startSeq: from,
+      });
+      const open = store.open('uid-a')!;
+      store.update({ ...open, ended: t0, endSeq: to, outcome: 'complete' });
+    };
+    rollout(seqs[0]!, seqs[1]!);
+    rollout(seqs[3]!, seqs[4]!);
+    await new Retention(db, { maxBytes: null, gapMaxAgeMs: HOUR }).run(t0 + 2 * HOUR + 10 * 60_000);
+    const left = db.prepare<[], { start_seq: number }>('SELECT start_seq FROM rollouts').all();
+    expect(left.map((r) => r.start_seq)).toEqual([seqs[3]]);
+  });
+
   it('removes history past its age, keeps the current state of live objects and rebuilds from it', async () => {
     const t0 = 1_800_000_000_000;
     for (let i = 0; i < 5; i++)

@@ -5,7 +5,15 @@ import { parseDuration } from '../../duration.ts';
 import { connect, ConnectError, type Connection } from '../../kube/connect.ts';
 import { KubeHttp } from '../../kube/http.ts';
 import { ManifestError, workloadsOf } from '../../rollouts/manifest.ts';
-import { EXIT, exitCodeOf, track as runTracker, type Target } from '../../rollouts/tracker.ts';
+import {
+  describeTarget,
+  EXIT,
+  exitCodeOf,
+  track as runTracker,
+  type Target,
+} from '../../rollouts/tracker.ts';
+import type { Rollout } from '../../store/rollouts.ts';
+import { ApiError } from '../client.ts';
 import type { Context } from '../context.ts';
 import { ExitError, UsageError } from '../errors.ts';
 import { parseObjectRef } from '../kinds.ts';
@@ -91,8 +99,99 @@ async function readManifest(file: string): Promise<string> {
   }
 }
 
+/** `--replay ID`: a recorded rollout printed as tracking it printed, with the exit code it had. */
+async function replay(ctx: Context, format: TrackFormat): Promise<number> {
+  const id = ctx.flags.replay!;
+  if (!/^\d{1,15}$/.test(id)) {
+    throw new UsageError(
+      `--replay '${id}' is not a rollout id; 'hindsight rollouts KIND/NAME' lists them`,
+    );
+  }
+  if (ctx.args.length > 0 || ctx.flags.file !== undefined || ctx.flags.follow) {
+    throw new UsageError(
+      '--replay takes no KIND/NAME, -f or --follow: the rollout names its workload',
+    );
+  }
+  const { client } = await ctx.connect();
+  let r: Rollout;
+  try {
+    r = await client.get<Rollout>(`/api/v1/rollouts/${id}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      throw new ExitError(EXIT.notFound, `no rollout ${id} is recorded that you may read`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  const target: Target = { kind: r.kind, name: r.name, namespace: r.namespace };
+  let clock = r.started;
+  const print = trackPrinter(ctx.out, format, [target], () => clock);
+  const images = r.imagesBefore.length
+    ? `${r.imagesBefore.join(',')} → ${r.imagesAfter.join(',')}`
+    : r.imagesAfter.join(',');
+  print.status?.(target, {
+    state: 'progressing',
+    message: `rollout ${r.id} of generation ${r.generation} started${r.actor ? ` by ${r.actor}` : ''}${images ? `: ${images}` : ''}`,
+    pods: [],
+  });
+  for (const e of r.events) {
+    clock = e.time;
+    print.event?.(target, { ...e, time: new Date(e.time).toISOString(), count: 1 });
+  }
+  if (r.problem && r.outcome !== 'failed') {
+    print.warning?.(target, r.problem);
+  }
+  clock = r.ended ?? ctx.now;
+  const durationMs = clock - r.started;
+  const message = r.message ?? '';
+  if (r.outcome === 'complete') {
+    print.ready?.(target, { target, outcome: 'ready', message, durationMs });
+    return EXIT.ready;
+  }
+  if (r.outcome === 'failed') {
+    print.failed?.(target, {
+      target,
+      outcome: 'failed',
+      message: `${describeTarget(target)} failed: ${r.reason ?? 'Failed'}: ${message}`,
+      durationMs,
+    });
+    return EXIT.failed;
+  }
+  if (r.outcome === 'in-progress') {
+    print.done?.(target, { target, outcome: 'timeout', message: 'still in progress', durationMs });
+    return EXIT.timeout;
+  }
+  if (r.outcome === 'superseded') {
+    // It never reached a verdict: a newer generation took over, as a timeout would have ended it.
+    print.done?.(target, {
+      target,
+      outcome: 'stopped',
+      message: `superseded: ${message}`,
+      durationMs,
+    });
+    return EXIT.timeout;
+  }
+  print.done?.(target, { target, outcome: 'deleted', message, durationMs });
+  return EXIT.notFound;
+}
+
 export async function track(ctx: Context): Promise<number> {
   const o = options(ctx);
+  if (ctx.flags.replay !== undefined) return replay(ctx, o.format);
+  for (const flag of [
+    'server',
+    'token',
+    'operator-namespace',
+    'operator-service',
+    'operator-port',
+  ] as const) {
+    if (ctx.flags[flag] !== undefined) {
+      throw new UsageError(
+        `--${flag} applies only to --replay: live tracking talks to the Kubernetes API server`,
+      );
+    }
+  }
   if (ctx.args.length === 0 && ctx.flags.file === undefined) {
     throw new UsageError(
       "'track' needs what to track: KIND/NAME arguments (deploy/web sts/db) or -f FILE; usage: hindsight track KIND/NAME... | -f FILE|-",
