@@ -104,7 +104,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     return { kubeConfig: kc, context, server, serverVersion: version.gitVersion };
   } catch (err) {
     const e = toKubeError(err, 'no version');
-    const detail = e.message.replace(/^no version: /, '');
+    const detail = e.message.replace(/^(no version|GET \/version): /, '');
     const why =
       e.reason === 'Unreachable' || e.reason === 'Other'
         ? `Cannot reach the Kubernetes API server of context '${context}' at ${server} (${detail})`

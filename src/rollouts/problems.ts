@@ -146,18 +146,10 @@ export function classifyEvent(e: KubeEvent): EventVerdict {
     return { kind: 'info' };
   }
   if (message.includes(TRY_AGAIN)) return { kind: 'info' };
-  if (FATAL_CONTROLLER_REASONS.has(reason)) {
-    return {
-      kind: 'problem',
-      problem: {
-        key: `event/${e.metadata.uid ?? e.metadata.name}`,
-        reason,
-        message: text,
-        fatal: true,
-      },
-    };
-  }
-  if (reason.includes('Failed') && !BENIGN_FAILED_REASONS.some((r) => reason.includes(r))) {
+  if (
+    FATAL_CONTROLLER_REASONS.has(reason) ||
+    (reason.includes('Failed') && !BENIGN_FAILED_REASONS.some((r) => reason.includes(r)))
+  ) {
     return {
       kind: 'problem',
       problem: {

@@ -190,12 +190,6 @@ export function verdictOf(kind: string, o: KubeObject): Verdict {
 export function replicasOf(kind: string, o: KubeObject): Replicas | undefined {
   switch (kind) {
     case 'Deployment':
-      return {
-        desired: spec<number>(o, 'replicas') ?? 1,
-        updated: stat(o, 'updatedReplicas'),
-        ready: stat(o, 'readyReplicas'),
-        available: stat(o, 'availableReplicas'),
-      };
     case 'StatefulSet':
       return {
         desired: spec<number>(o, 'replicas') ?? 1,

@@ -33,11 +33,15 @@ interface Ran {
   err: string;
 }
 
-/** Runs the CLI in this process, as a pipe sees it (no terminal). */
-async function hindsight(args: string[], signal = new AbortController().signal): Promise<Ran> {
+/** Runs the CLI in this process, as a pipe sees it (no terminal), against `kubeconfig`. */
+async function hindsight(
+  args: string[],
+  signal = new AbortController().signal,
+  kubeconfig = inject('kubeconfig'),
+): Promise<Ran> {
   let out = '';
   let err = '';
-  const code = await run([...args, '--kubeconfig', inject('kubeconfig')], {
+  const code = await run([...args, '--kubeconfig', kubeconfig], {
     stdout: { write: (t) => void (out += t), columns: undefined, color: false },
     stderr: { write: (t) => void (err += t), columns: undefined, color: false },
     env: {},
@@ -253,6 +257,71 @@ describe('hindsight track', () => {
     expect(lines(t.out).at(-1)).toMatch(/TIMEOUT: timed out after 6s; last status: /);
   });
 
+  it('a Deployment past its progressDeadlineSeconds fails with ProgressDeadlineExceeded; -o json gives the records', async () => {
+    await apply(
+      deployment(
+        'deadline',
+        { replicas: 1, progressDeadlineSeconds: 2 },
+        { nodeSelector: { 'hindsight.test/none': 'true' } },
+      ),
+    );
+    const r = await hindsight([
+      'track',
+      'deploy/deadline',
+      '-n',
+      ns,
+      '--unschedulable-grace',
+      '10m',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(1);
+    const records = lines(r.out).map(
+      (l) =>
+        JSON.parse(l) as {
+          type: string;
+          outcome?: string;
+          reason?: string;
+          message?: string;
+          state?: string;
+        },
+    );
+    expect(records.some((x) => x.type === 'status' && x.state === 'progressing')).toBe(true);
+    const result = records.find((x) => x.type === 'result')!;
+    expect(result).toMatchObject({ outcome: 'failed', reason: 'ProgressDeadlineExceeded' });
+    expect(result.message).toMatch(/has timed out progressing/);
+  });
+
+  it('a crash loop the kubelet reports fails the rollout, naming the container', async () => {
+    await apply(
+      deployment('crash', { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 }),
+    );
+    const [pod] = await podsOf('crash', 1);
+    await waitFor(
+      'the Pod to run',
+      30_000,
+      async () =>
+        (await core().readNamespacedPod({ name: pod!, namespace: ns })).status?.phase === 'Running',
+    );
+    const tracking = hindsight(['track', 'deploy/crash', '-n', ns, '--no-logs']);
+    await new Promise((r) => setTimeout(r, 1500));
+    await reportContainer(
+      pod!,
+      {
+        waiting: {
+          reason: 'CrashLoopBackOff',
+          message: 'back-off 40s restarting failed container=app',
+        },
+      },
+      3,
+    );
+    const r = await tracking;
+    expect(r.code).toBe(1);
+    expect(lines(r.out).find((l) => l.includes('FAILED'))).toContain(
+      `Pod ${pod!} container app: CrashLoopBackOff: back-off 40s restarting failed container=app`,
+    );
+  });
+
   it('ignores a failure Event dated before the start of tracking and fails on a new one', async () => {
     await apply(
       deployment('events', { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 }),
@@ -419,29 +488,16 @@ spec:
         return file;
       };
       const bogus = await kubeconfigWith('not-a-token', 'bogus.json');
-      let err = '';
-      const refused = await run(['track', 'deploy/ready', '--kubeconfig', bogus], {
-        stdout: { write: () => undefined, columns: undefined, color: false },
-        stderr: { write: (t) => void (err += t), columns: undefined, color: false },
-        env: {},
-        signal: new AbortController().signal,
-      });
-      expect(refused).toBe(5);
-      expect(err).toMatch(/^error: .*refused the credentials/);
+      const refused = await hindsight(['track', 'deploy/ready'], undefined, bogus);
+      expect(refused.code).toBe(5);
+      expect(refused.err).toMatch(/^error: .*refused the credentials/);
       const nobody = { name: 'nobody', namespace: ns };
       await apply(serviceAccount(nobody));
       const token = await serviceAccountToken(cp, nobody);
-      const forbidden = await run(
-        ['track', 'deploy/ready', '--kubeconfig', await kubeconfigWith(token, 'nobody.json')],
-        {
-          stdout: { write: (t) => void (err += t), columns: undefined, color: false },
-          stderr: { write: (t) => void (err += t), columns: undefined, color: false },
-          env: {},
-          signal: new AbortController().signal,
-        },
-      );
-      expect(forbidden).toBe(5);
-      expect(err).toMatch(/ERROR: Cannot watch .*forbidden/);
+      const asNobody = await kubeconfigWith(token, 'nobody.json');
+      const forbidden = await hindsight(['track', 'deploy/ready'], undefined, asNobody);
+      expect(forbidden.code).toBe(5);
+      expect(forbidden.out).toMatch(/ERROR: Cannot watch .*forbidden/);
       // The shipped ClusterRole hindsight-track, bound in the namespace, is all it needs.
       const docs = loadAll(await readFile(join(ROOT, 'manifests/rbac.yaml'), 'utf8')) as {
         kind: string;
@@ -451,18 +507,9 @@ spec:
         docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'hindsight-track'),
       );
       await apply(roleBinding('nobody-tracks', ns, 'hindsight-track', nobody));
-      let out = '';
-      const allowed = await run(
-        ['track', 'deploy/ready', '--kubeconfig', await kubeconfigWith(token, 'nobody.json')],
-        {
-          stdout: { write: (t) => void (out += t), columns: undefined, color: false },
-          stderr: { write: (t) => void (out += t), columns: undefined, color: false },
-          env: {},
-          signal: new AbortController().signal,
-        },
-      );
-      expect(out).toContain('READY');
-      expect(allowed).toBe(0);
+      const allowed = await hindsight(['track', 'deploy/ready'], undefined, asNobody);
+      expect(allowed.out).toContain('READY');
+      expect(allowed.code).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -559,15 +606,26 @@ describe('container logs', () => {
     });
     app.metadata.namespace = logNs;
     await apply(app);
-    let pod = '';
-    await waitFor('the Pod to run', 30_000, async () => {
-      const list = await core().listNamespacedPod({
-        namespace: logNs,
-        labelSelector: 'app=talker',
+    const running = async (count: number) => {
+      let names: string[] = [];
+      await waitFor(`${count} running Pods`, 30_000, async () => {
+        const list = await core().listNamespacedPod({
+          namespace: logNs,
+          labelSelector: 'app=talker',
+        });
+        names = list.items
+          .filter((p) => p.status?.phase === 'Running')
+          .map((p) => p.metadata!.name!);
+        return names.length === count;
       });
-      pod = list.items[0]?.metadata?.name ?? '';
-      return list.items[0]?.status?.phase === 'Running';
-    });
+      return names;
+    };
+    const [old] = await running(1);
+    // A new revision: its Pod is the new one; the old Pod stays (not available yet: minReadySeconds).
+    await (
+      await controlPlane()
+    ).kubectl(['set', 'image', 'deploy/talker', '-n', logNs, 'app=registry.test/app:2']);
+    const pod = (await running(2)).find((p) => p !== old)!;
     const tracking = hindsight(['track', 'deploy/talker', '-n', logNs, '--timeout', '12s']);
     await new Promise((r) => setTimeout(r, 1500));
     await appendFile(join(dir, 'app.log'), cri(new Date(), 'hello 1') + cri(new Date(), 'hello 2'));
@@ -610,6 +668,8 @@ describe('container logs', () => {
     const logs = lines(r.out)
       .filter((l) => l.includes(' | '))
       .map((l) => l.slice(l.indexOf('deployment/talker ') + 'deployment/talker '.length));
+    // The old Pod serves the same lines (kwok reads one file for the namespace): none of them show.
+    expect(lines(r.out).filter((l) => l.includes(' | ') && l.includes(old!))).toEqual([]);
     expect(logs).toEqual([
       `${pod}/app | hello 1`,
       `${pod}/app | hello 2`,
@@ -637,8 +697,12 @@ describe('the tracker library', () => {
     expect(ready).toHaveLength(1);
     expect(statuses.at(-1)?.state).toBe('ready');
     expect(statuses.at(-1)?.replicas).toEqual({ desired: 1, updated: 1, ready: 1, available: 1 });
-    expect(statuses.at(-1)?.pods.map((p) => [p.status, p.ready, p.new])).toEqual([
-      ['Running', '1/1', true],
+    // The Deployment's status decides; the Pod's own watch may not have caught up with it yet.
+    expect(statuses.at(-1)?.pods.map((p) => [p.name.startsWith('lib-'), p.new])).toEqual([
+      [true, true],
     ]);
+    expect(
+      statuses.some((s) => s.pods.some((p) => p.status === 'Pending' || p.status === 'Running')),
+    ).toBe(true);
   });
 });
