@@ -384,6 +384,53 @@ describe('hindsight track', () => {
     expect(r.out).not.toContain('old-failure');
   });
 
+  it('--fail-mode fail-fast stops the others at the first failure; keep-going tracks them to their end', async () => {
+    const blocked = { nodeSelector: { 'hindsight.test/none': 'true' } };
+    // Ready a few seconds after its Pod runs: still waiting when the other one fails.
+    const slow = (name: string) => deployment(name, { replicas: 1, minReadySeconds: 4 });
+    await apply(deployment('stuck', { replicas: 1 }, blocked), slow('slow-a'), slow('slow-b'));
+    const grace = ['--unschedulable-grace', '1s', '--no-logs'];
+    const fast = await hindsight(['track', 'deploy/stuck', 'deploy/slow-a', '-n', ns, ...grace]);
+    expect(fast.code).toBe(1);
+    expect(fast.out).toMatch(
+      /deployment\/slow-a STOPPED: stopped because Deployment .*\/stuck failed/,
+    );
+    const going = await hindsight([
+      'track',
+      'deploy/stuck',
+      'deploy/slow-b',
+      '-n',
+      ns,
+      ...grace,
+      '--fail-mode',
+      'keep-going',
+    ]);
+    expect(going.code).toBe(1);
+    expect(going.out).toMatch(/deployment\/stuck FAILED/);
+    expect(going.out).toMatch(/deployment\/slow-b READY in/);
+  });
+
+  it('--no-activity-timeout ends a rollout where nothing changes, exit 3', async () => {
+    await apply(
+      deployment('idle', { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 }),
+    );
+    await podsOf('idle', 1);
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await hindsight([
+      'track',
+      'deploy/idle',
+      '-n',
+      ns,
+      '--no-activity-timeout',
+      '2s',
+      '--no-logs',
+    ]);
+    expect(r.code).toBe(3);
+    expect(lines(r.out).at(-1)).toMatch(
+      /TIMEOUT: no activity for 2s; last status: 0 of 1 updated replicas available/,
+    );
+  });
+
   it('exits 4 for an object that does not exist and for one deleted while tracked', async () => {
     const missing = await hindsight(['track', 'deploy/missing', '-n', ns]);
     expect(missing.code).toBe(4);
