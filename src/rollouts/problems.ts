@@ -7,6 +7,7 @@
 import {
   condition,
   eventCount,
+  eventTime,
   timeOf,
   type ContainerSpec,
   type ContainerStatus,
@@ -207,7 +208,7 @@ export function readinessProblem(
   const status = pod?.status?.containerStatuses?.find((c) => c.name === name);
   const started = timeOf(status?.state?.running?.startedAt);
   const end = readinessGraceEnd(spec, started);
-  const at = timeOf(e.series?.lastObservedTime) ?? timeOf(e.lastTimestamp) ?? timeOf(e.eventTime);
+  const at = eventTime(e);
   if (end !== undefined && at !== undefined && at <= end) return undefined;
   return {
     key: `${pod?.metadata.uid ?? e.involvedObject.uid}/${name ?? '?'}/readiness/${status?.restartCount ?? 0}`,

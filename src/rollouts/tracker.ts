@@ -146,7 +146,9 @@ interface Tracked {
   uid: string | undefined;
   tree: Tree | null;
   result: Result | null;
+  /** The last status sent, as JSON: a new one is sent only when it differs. */
   status: string;
+  lastMessage: string;
   problems: Map<string, Problem>;
   counted: number;
   /** `${event uid}/${count}` already reported. */
@@ -193,6 +195,7 @@ class Tracker {
       tree: null,
       result: null,
       status: '',
+      lastMessage: 'nothing seen yet',
       problems: new Map(),
       counted: 0,
       events: new Set(),
@@ -354,8 +357,7 @@ class Tracker {
   private stopAll(outcome: Outcome, why: string): void {
     for (const t of this.tracked) {
       if (t.result) continue;
-      const last = t.status ? (JSON.parse(t.status) as StatusUpdate).message : 'nothing seen yet';
-      this.end(t, outcome, `${why}; last status: ${last}`);
+      this.end(t, outcome, `${why}; last status: ${t.lastMessage}`);
     }
   }
 
@@ -426,15 +428,17 @@ class Tracker {
       }
     }
     const verdict = verdictOf(target.kind, obj);
+    const replicas = replicasOf(target.kind, obj);
     const update: StatusUpdate = {
       state: verdict.state,
       message: verdict.message,
-      ...(replicasOf(target.kind, obj) ? { replicas: replicasOf(target.kind, obj) } : {}),
+      ...(replicas ? { replicas } : {}),
       pods: tree.pods.map((p) => summary(p, newPods.has(p.metadata.uid ?? ''))),
     };
     const text = JSON.stringify(update);
     if (text !== t.status) {
       t.status = text;
+      t.lastMessage = update.message;
       this.activity();
       this.cb.status?.(target, update);
     }

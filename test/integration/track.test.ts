@@ -82,6 +82,23 @@ async function podsOf(app: string, count: number): Promise<string[]> {
   return names;
 }
 
+/** A one-replica Deployment that stays waiting: its Pod runs, but minReadySeconds is an hour. */
+function waiting(name: string) {
+  return deployment(name, { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 });
+}
+
+/** The name of the Pod of `app` once it runs. */
+async function runningPodOf(app: string): Promise<string> {
+  const [pod] = await podsOf(app, 1);
+  await waitFor(
+    'the Pod to run',
+    30_000,
+    async () =>
+      (await core().readNamespacedPod({ name: pod!, namespace: ns })).status?.phase === 'Running',
+  );
+  return pod!;
+}
+
 /** Writes a Pod's container status as the kubelet reports it (kwok leaves Running Pods alone). */
 async function reportContainer(pod: string, state: Record<string, unknown>, restartCount = 0) {
   const cp = await controlPlane();
@@ -217,16 +234,8 @@ describe('hindsight track', () => {
 
   it('an image pull failure the kubelet reports fails the rollout; --allow-failures 1 tolerates one and times out (exit 3)', async () => {
     // minReadySeconds keeps the rollout waiting for availability while the kubelet reports.
-    await apply(
-      deployment('pull', { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 }),
-    );
-    const [pod] = await podsOf('pull', 1);
-    await waitFor(
-      'the Pod to run',
-      30_000,
-      async () =>
-        (await core().readNamespacedPod({ name: pod!, namespace: ns })).status?.phase === 'Running',
-    );
+    await apply(waiting('pull'));
+    const pod = await runningPodOf('pull');
     const tolerant = hindsight([
       'track',
       'deploy/pull',
@@ -240,7 +249,7 @@ describe('hindsight track', () => {
     ]);
     const strict = hindsight(['track', 'deploy/pull', '-n', ns, '--no-logs']);
     await new Promise((r) => setTimeout(r, 1500));
-    await reportContainer(pod!, {
+    await reportContainer(pod, {
       waiting: {
         reason: 'ImagePullBackOff',
         message: 'Back-off pulling image "registry.test/app:1"',
@@ -249,7 +258,7 @@ describe('hindsight track', () => {
     const s = await strict;
     expect(s.code).toBe(1);
     expect(lines(s.out).find((l) => l.includes('FAILED'))).toContain(
-      `Pod ${pod!} container app: ImagePullBackOff: Back-off pulling image "registry.test/app:1"`,
+      `Pod ${pod} container app: ImagePullBackOff: Back-off pulling image "registry.test/app:1"`,
     );
     const t = await tolerant;
     expect(t.code).toBe(3);
@@ -293,20 +302,12 @@ describe('hindsight track', () => {
   });
 
   it('a crash loop the kubelet reports fails the rollout, naming the container', async () => {
-    await apply(
-      deployment('crash', { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 }),
-    );
-    const [pod] = await podsOf('crash', 1);
-    await waitFor(
-      'the Pod to run',
-      30_000,
-      async () =>
-        (await core().readNamespacedPod({ name: pod!, namespace: ns })).status?.phase === 'Running',
-    );
+    await apply(waiting('crash'));
+    const pod = await runningPodOf('crash');
     const tracking = hindsight(['track', 'deploy/crash', '-n', ns, '--no-logs']);
     await new Promise((r) => setTimeout(r, 1500));
     await reportContainer(
-      pod!,
+      pod,
       {
         waiting: {
           reason: 'CrashLoopBackOff',
@@ -318,14 +319,12 @@ describe('hindsight track', () => {
     const r = await tracking;
     expect(r.code).toBe(1);
     expect(lines(r.out).find((l) => l.includes('FAILED'))).toContain(
-      `Pod ${pod!} container app: CrashLoopBackOff: back-off 40s restarting failed container=app`,
+      `Pod ${pod} container app: CrashLoopBackOff: back-off 40s restarting failed container=app`,
     );
   });
 
   it('ignores a failure Event dated before the start of tracking and fails on a new one', async () => {
-    await apply(
-      deployment('events', { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 }),
-    );
+    await apply(waiting('events'));
     const uid = (
       await (
         await controlPlane()
@@ -411,9 +410,7 @@ describe('hindsight track', () => {
   });
 
   it('--no-activity-timeout ends a rollout where nothing changes, exit 3', async () => {
-    await apply(
-      deployment('idle', { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 }),
-    );
+    await apply(waiting('idle'));
     await podsOf('idle', 1);
     await new Promise((r) => setTimeout(r, 1500));
     const r = await hindsight([
@@ -435,9 +432,7 @@ describe('hindsight track', () => {
     const missing = await hindsight(['track', 'deploy/missing', '-n', ns]);
     expect(missing.code).toBe(4);
     expect(missing.out).toMatch(/NOT FOUND: Deployment .*\/missing does not exist/);
-    await apply(
-      deployment('doomed', { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 }),
-    );
+    await apply(waiting('doomed'));
     const tracking = hindsight(['track', 'deploy/doomed', '-n', ns, '--no-logs']);
     await new Promise((r) => setTimeout(r, 1500));
     await (await controlPlane()).kubectl(['delete', 'deploy', 'doomed', '-n', ns]);
