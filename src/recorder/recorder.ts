@@ -1,7 +1,8 @@
 // The recorder: the only writer of history. It turns reflector items into versions, Event
 // occurrences, inferred deletions, gaps and checkpoints, in batched transactions. Per object it
-// applies, in order: redaction (Secrets), ignore-fields, exclusion rules of every policy that
-// selects the object, no-op detection against the last stored state, then the diff.
+// applies, in order: redaction (Secrets), exclusion rules of every policy that selects the object
+// (on a view where no Secret value can be told apart), ignore-fields, no-op detection against the
+// last stored state, then the diff.
 import type { KubeObject, ReflectorItem, WatchTarget } from '../kube/reflector.ts';
 import type { Logger } from '../log.ts';
 import {
@@ -30,7 +31,7 @@ import {
   selectsNamespace,
   type CompiledPolicy,
 } from './policy.ts';
-import { redactSecret } from './redact.ts';
+import { redactSecret, ruleView } from './redact.ts';
 
 /** A full snapshot every N versions bounds how many patches rebuild any version. */
 export const SNAPSHOT_EVERY = 16;
@@ -251,13 +252,14 @@ export class Recorder {
       if (head && head.deleted_at === null) this.recordDeletion(head, target.group, raw, time);
       return;
     }
+    // Redaction comes before the rules: they see no Secret value (redact.ts).
+    const obj = kind === 'Secret' ? redactSecret(raw) : raw;
     const policies = this.recordingPolicies(
       this.selecting(target.group, kind, namespace),
       kind,
-      raw,
+      ruleView(obj, kind),
     );
     if (policies.length === 0) return;
-    const obj = kind === 'Secret' ? redactSecret(raw) : raw;
     const body = stripIgnored(obj, this.matcherFor(kind, policies), kind);
     const keepUntil = time + Math.max(...policies.map((p) => p.maxAgeMs));
     const facts = this.enricher.facts(kind, namespace, obj);

@@ -1,6 +1,8 @@
 // Secret redaction: the first transform the recorder applies, so that no Secret content reaches
-// the store, a diff, a sink or a log. Values are replaced by their digest, which keeps a change
-// visible (the digest changes) without keeping the content.
+// the store, a diff, a sink, a log or an exclusion rule. Stored values are replaced by their
+// digest, which keeps a change visible (the digest changes) without keeping the content. Rules see
+// less still: every value is the same constant, so a policy author cannot test a guess against a
+// digest through the policy's excluded and rule-error counts.
 import { hash } from 'node:crypto';
 
 /** Holds a Secret's data in clear when the Secret was created or updated by `kubectl apply`. */
@@ -50,4 +52,34 @@ function redactValues(o: Record<string, unknown>, field: 'data' | 'stringData'):
   }
   const map = values as Record<string, unknown>;
   for (const key in map) map[key] = digest(map[key]);
+}
+
+/** What an exclusion rule sees of every Secret value: the same text whatever the value. */
+export const REDACTED = 'redacted';
+
+/**
+ * What exclusion rules see of an object: a Secret (already redacted) as a copy whose `data` and
+ * `stringData` values and last-applied annotation are all {@link REDACTED}, keys kept (they are
+ * stored and shown anyway); any other object as it is.
+ */
+export function ruleView<T>(obj: T, kind: string): T {
+  if (kind !== 'Secret' || typeof obj !== 'object' || obj === null) return obj;
+  const o = { ...(obj as Record<string, unknown>) };
+  for (const field of ['data', 'stringData']) {
+    const values = o[field];
+    if (values === null || values === undefined) continue;
+    o[field] =
+      typeof values === 'object' && !Array.isArray(values)
+        ? Object.fromEntries(Object.keys(values).map((k) => [k, REDACTED]))
+        : REDACTED;
+  }
+  const metadata = o.metadata as Record<string, unknown> | undefined;
+  const annotations = metadata?.annotations as Record<string, unknown> | undefined;
+  if (annotations && Object.hasOwn(annotations, LAST_APPLIED_ANNOTATION)) {
+    o.metadata = {
+      ...metadata,
+      annotations: { ...annotations, [LAST_APPLIED_ANNOTATION]: REDACTED },
+    };
+  }
+  return o as T;
 }

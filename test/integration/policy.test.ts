@@ -13,6 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Condition, HistoryPolicy } from '../../src/api/history-policy.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
+import { digest } from '../../src/recorder/redact.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
 import type { ControlPlane } from '../cluster/control-plane.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
@@ -438,7 +439,7 @@ describe('HistoryPolicy', () => {
     expect(names({ namespace: a })).not.toContain('after-delete');
   });
 
-  it('records Secrets only as digests when a policy names them', async () => {
+  it('records Secrets only as digests when a policy names them; its rules cannot probe their values', async () => {
     const ns = await namespace('secrets');
     const name = uniqueName('secrets');
     await apply({
@@ -450,10 +451,21 @@ describe('HistoryPolicy', () => {
       },
       rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] }],
     });
+    const guess = (value: string) => ({ '==': [{ var: 'data.password' }, value] });
     await applyPolicy(name, {
       resources: [{ group: '', kinds: ['Secret'] }],
       events: false,
       namespaces: { include: [ns] },
+      // A policy author guessing the password: right in clear (base64) and right as its digest.
+      // Were either seen, the Secret would be excluded and the count in status would say so.
+      exclusionRules: [
+        { name: 'clear', rule: guess(Buffer.from('hunter2-very-secret').toString('base64')) },
+        {
+          name: 'digest',
+          rule: guess(digest(Buffer.from('hunter2-very-secret').toString('base64'))),
+        },
+        { name: 'other', rule: { '==': [{ var: 'metadata.name' }, 'not-recorded'] } },
+      ],
     });
     await waitFor('Ready', 30_000, async () => (await condition(name, 'Ready'))?.status === 'True');
     await core.createNamespacedSecret({
@@ -488,6 +500,18 @@ describe('HistoryPolicy', () => {
     // The change is visible: the digest differs between the versions.
     expect(bodies[0]).not.toEqual(bodies[1]);
     expect(JSON.parse(versions[1]!.paths!)).toContain('data.password');
+    // The rules work on what they may see: the Secret excluded by name is counted, and only it.
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'not-recorded' }, stringData: { password: 'x' } },
+    });
+    await waitFor(
+      'the exclusion to be counted in status',
+      30_000,
+      async () => ((await getPolicy(name)).status?.recorded?.excluded ?? 0) > 0,
+    );
+    expect((await getPolicy(name)).status?.recorded).toMatchObject({ changes: 2, excluded: 1 });
+    expect(names({ kind: 'Secret', namespace: ns })).toEqual(['db']);
     await cp.kubectl(['delete', 'clusterrole', 'hindsight-watch-secrets-test']);
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeObject, ReflectorItem } from '../../src/kube/reflector.ts';
 import { createLogger } from '../../src/log.ts';
 import { compilePolicy } from '../../src/recorder/policy.ts';
+import { digest } from '../../src/recorder/redact.ts';
 import { Recorder, SNAPSHOT_EVERY } from '../../src/recorder/recorder.ts';
 import type { Db } from '../../src/store/db.ts';
 import { HistoryReader } from '../../src/store/reader.ts';
@@ -310,6 +311,45 @@ describe('Recorder', () => {
       expect(text).not.toContain('plain-token');
     }
     expect(body).toMatch(/"password":"sha256:[0-9a-f]{64}"/);
+  });
+
+  it('exclusion rules cannot tell two Secret values apart, in clear or as their digest', async () => {
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const guess = (name: string, value: string) => ({
+      name,
+      rule: { '==': [{ var: 'data.password' }, value] },
+    });
+    setPolicies([
+      'probe',
+      {
+        resources: [{ group: '', kinds: ['Secret'] }],
+        exclusionRules: [
+          guess('clear', b64('hunter2')),
+          guess('digest', digest(b64('hunter2'))),
+          { name: 'prefix', rule: { in: ['aHVu', { var: 'data.password' }] } },
+          // Keys are stored anyway, and rules may still use them and the rest of the object.
+          { name: 'by-key', rule: { '!!': { var: 'data.skip' } } },
+        ],
+      },
+    ]);
+    const secret = (name: string, rv: number, data: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: String(rv) },
+      data,
+    });
+    await recorder.write(SECRETS, [
+      item('ADDED', secret('right', 1, { password: b64('hunter2') })),
+      item('ADDED', secret('wrong', 2, { password: b64('letmein') })),
+      item('ADDED', secret('skipped', 3, { password: b64('hunter2'), skip: b64('x') })),
+    ]);
+    expect(
+      reader
+        .objects({ kind: 'Secret' })
+        .map((o) => o.name)
+        .sort(),
+    ).toEqual(['right', 'wrong']);
+    expect(reader.policyCounts('probe')).toMatchObject({ changes: 2, excluded: 1, ruleErrors: 0 });
   });
 
   it('counts Event count updates as occurrences of one Event', async () => {
