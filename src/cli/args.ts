@@ -12,6 +12,7 @@ const OPTIONS = {
   context: { type: 'string' },
   server: { type: 'string' },
   token: { type: 'string' },
+  'use-kube-token': { type: 'boolean' },
   'operator-namespace': { type: 'string' },
   'operator-service': { type: 'string' },
   'operator-port': { type: 'string' },
@@ -54,6 +55,7 @@ const CONNECTION: Flag[] = [
   'context',
   'server',
   'token',
+  'use-kube-token',
   'operator-namespace',
   'operator-service',
   'operator-port',
@@ -81,7 +83,10 @@ const CONNECTION_HELP = `Connection (every command but restore):
   --operator-port PORT     its port name or number [HINDSIGHT_OPERATOR_PORT]; default http
   --server URL             talk to the operator at URL instead of through the API server's
                            service proxy, e.g. after kubectl port-forward [HINDSIGHT_SERVER]
-  --token TOKEN            bearer token to present [HINDSIGHT_TOKEN]; default the kube context's`;
+  --token TOKEN            bearer token to present [HINDSIGHT_TOKEN]; default the kube context's
+                           through the API server; with --server none unless given
+  --use-kube-token         with --server: present the kube context's token; only to a
+                           loopback or https:// URL`;
 
 const KUBE_CONNECTION_HELP = `Connection (the Kubernetes API server; no operator needed):
   --kubeconfig PATH        kubeconfig file; default $KUBECONFIG or ~/.kube/config

@@ -1,5 +1,7 @@
 // Reaching the operator's REST API: by default through the Kubernetes API server's service proxy
 // with the kube context's credentials (nothing to port-forward), or at an explicit --server URL.
+// The kube context's token goes to a --server only when asked (--use-kube-token) and only to a
+// loopback or https:// URL: a mistyped or hostile URL must not collect cluster credentials.
 // Every failure becomes one line saying what it means and what to do.
 import { fetch, type Response } from 'undici';
 import { ConnectError, loadKubeConfig } from '../kube/connect.ts';
@@ -14,6 +16,8 @@ export interface ConnectionOptions {
   context?: string;
   server?: string;
   token?: string;
+  /** With `server`: present the kube context's token (loopback or https only). */
+  useKubeToken?: boolean;
   operatorNamespace: string;
   operatorService: string;
   operatorPort: string;
@@ -44,17 +48,21 @@ export class Client {
   /** For messages: where requests go. */
   readonly where: string;
   private readonly viaProxy: { namespace: string; service: string } | undefined;
+  /** A --server reached without a token: a 401 means one is needed, not that it was refused. */
+  private readonly tokenless: boolean;
 
   constructor(
     send: Send,
     where: string,
     token: string | undefined,
     viaProxy?: { namespace: string; service: string },
+    tokenless = false,
   ) {
     this.send = send;
     this.where = where;
     this.token = token;
     this.viaProxy = viaProxy;
+    this.tokenless = tokenless;
   }
 
   /** GETs and parses JSON; a non-2xx answer throws an ApiError or CliError with one line. */
@@ -82,8 +90,8 @@ export class Client {
     if (this.token !== undefined) {
       all.authorization = `Bearer ${this.token}`;
       // The API server's proxy removes Authorization once it has authenticated the caller; the
-      // operator checks this copy instead.
-      all['x-hindsight-authorization'] = `Bearer ${this.token}`;
+      // operator checks this copy instead. A --server gets only the standard header.
+      if (this.viaProxy) all['x-hindsight-authorization'] = `Bearer ${this.token}`;
     }
     let res: Response;
     try {
@@ -127,6 +135,12 @@ export class Client {
             return new ApiError(
               401,
               'the operator received no bearer token through the API server proxy: it is older than this CLI and does not read X-Hindsight-Authorization; upgrade it, or port-forward to it and use --server',
+            );
+          }
+          if (this.tokenless) {
+            return new ApiError(
+              401,
+              `the operator at ${this.where} wants a bearer token (${detail}); pass --token TOKEN, or --use-kube-token to present the kube context's (loopback or https:// only)`,
             );
           }
           return new ApiError(
@@ -202,6 +216,11 @@ const KUBECONFIG_HINT =
 /** Builds the client the flags ask for. */
 export async function connect(o: ConnectionOptions): Promise<Connected> {
   if (o.server !== undefined) return direct(o);
+  if (o.useKubeToken) {
+    throw new UsageError(
+      '--use-kube-token applies only with --server; through the API server the kube context is used anyway',
+    );
+  }
   let loaded;
   try {
     loaded = loadKubeConfig({
@@ -246,23 +265,46 @@ async function direct(o: ConnectionOptions): Promise<Connected> {
     throw new UsageError(`--server '${o.server}' is not an http:// or https:// URL`);
   }
   const base = url.toString().replace(/\/+$/, '');
-  // The kube context is optional here: it supplies the namespace and, without --token, the token.
+  if (o.useKubeToken && o.token !== undefined) {
+    throw new UsageError('--use-kube-token and --token both name the token to present; pass one');
+  }
+  if (o.useKubeToken && url.protocol !== 'https:' && !isLoopback(url.hostname)) {
+    throw new UsageError(
+      `--use-kube-token sends the kube context's credentials only to a loopback or https:// --server, and '${base}' is neither; pass --token TOKEN for this server`,
+    );
+  }
+  // The kube context is optional here: it supplies the namespace and, when asked, the token.
   let namespace = 'default';
   let token = o.token;
   try {
     const { kc, context } = loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context });
     namespace = kc.getContextObject(context)?.namespace ?? 'default';
-    token ??= await new KubeHttp(kc).bearerToken();
+    if (o.useKubeToken) {
+      token = await new KubeHttp(kc).bearerToken();
+      if (token === undefined) {
+        throw new CliError(
+          `the kube context '${context}' has no bearer token to present (--use-kube-token); pass --token $(kubectl create token NAME -n NAMESPACE)`,
+        );
+      }
+    }
   } catch (err) {
-    if (o.kubeconfig !== undefined || o.context !== undefined) {
+    if (err instanceof CliError) throw err;
+    if (o.kubeconfig !== undefined || o.context !== undefined || o.useKubeToken) {
       throw new CliError(lowerFirst((err as Error).message), { cause: err });
     }
   }
   const send: Send = (path, query, headers, signal) => {
     const qs = new URLSearchParams(query).toString();
-    return fetch(`${base}${path}${qs ? `?${qs}` : ''}`, { headers, signal });
+    // No redirects: the token would follow them to wherever they point.
+    return fetch(`${base}${path}${qs ? `?${qs}` : ''}`, { headers, signal, redirect: 'manual' });
   };
-  return { client: new Client(send, base, token), namespace };
+  return { client: new Client(send, base, token, undefined, token === undefined), namespace };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a port-forward on this machine. */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 function lowerFirst(s: string): string {

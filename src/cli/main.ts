@@ -47,6 +47,7 @@ function connectionOf(flags: Flags, env: NodeJS.ProcessEnv) {
     context: flags.context,
     server: pick(flags.server, 'HINDSIGHT_SERVER'),
     token: pick(flags.token, 'HINDSIGHT_TOKEN'),
+    useKubeToken: flags['use-kube-token'] === true,
     operatorNamespace: pick(
       flags['operator-namespace'],
       'HINDSIGHT_OPERATOR_NAMESPACE',

@@ -278,7 +278,7 @@ current-context: reader
     expect(withoutAges(r.stdout)).toBe(withoutAges(await ok(['history', 'deploy/web'])));
   });
 
-  it('reaches the operator directly with --server and --token', async () => {
+  it('reaches the operator directly with --server and --token, and never sends the kube context token unasked', async () => {
     const out = await ok(
       ['history', 'deploy/web', '-n', ns, '--server', op.url, '--token', readerToken],
       {
@@ -286,6 +286,15 @@ current-context: reader
       },
     );
     expect(withoutAges(out)).toBe(withoutAges(await ok(['history', 'deploy/web'])));
+    // The reader's kubeconfig holds a token; a --server does not get it without being asked,
+    // and not over plain http to a non-loopback address even when asked.
+    const unasked = await fails(['history', 'deploy/web', '--server', op.url]);
+    expect(unasked.message).toMatch(
+      /^error: the operator at http:\/\/.* wants a bearer token \(.*\); pass --token TOKEN, or --use-kube-token/,
+    );
+    const remote = await fails(['history', 'deploy/web', '--server', op.url, '--use-kube-token']);
+    expect(remote.code).toBe(2);
+    expect(remote.message).toMatch(/only to a loopback or https:\/\/ --server/);
   });
 
   it('follows the live stream through the service proxy until interrupted', async () => {

@@ -1,8 +1,20 @@
 // How the CLI explains a failed request: the operator's problems and the API server proxy's
-// answers each become one line saying what to do.
+// answers each become one line saying what to do. And where its credentials go with --server.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Response } from 'undici';
-import { describe, expect, it } from 'vitest';
-import { ApiError, Client } from '../../src/cli/client.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ApiError,
+  Client,
+  connect,
+  isLoopback,
+  type ConnectionOptions,
+} from '../../src/cli/client.ts';
+import { UsageError } from '../../src/cli/errors.ts';
 
 const proxy = { namespace: 'hindsight-system', service: 'hindsight' };
 
@@ -115,5 +127,121 @@ describe('Client', () => {
     expect(err.message).toBe(
       'the operator answered /api/v1/resources with HTTP 404 (<h1>Not Found</h1>); is that a Hindsight operator?',
     );
+  });
+});
+
+describe('connect with --server: the kube context token goes only where it is asked to', () => {
+  let dir = '';
+  let kubeconfig = '';
+  /** What a real HTTP server received, and its URL. */
+  const servers: Server[] = [];
+  const serve = async (answer: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const seen: IncomingMessage['headers'][] = [];
+    const srv = createServer((req, res) => {
+      seen.push(req.headers);
+      answer(req, res);
+    });
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, seen };
+  };
+  const page = (_req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"items":[],"next":null}');
+  };
+  const options = (server: string, more: Partial<ConnectionOptions> = {}): ConnectionOptions => ({
+    kubeconfig,
+    server,
+    operatorNamespace: 'hindsight-system',
+    operatorService: 'hindsight',
+    operatorPort: 'http',
+    ...more,
+  });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hindsight-connect-'));
+    kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://cluster.invalid:6443"}}]
+users: [{name: u, user: {token: "cluster-credential"}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: shop}}]
+current-context: x
+`,
+    );
+  });
+  afterAll(async () => {
+    for (const s of servers) s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('sends no token unless one is given, and says so when the operator wants one', async () => {
+    const open = await serve(page);
+    const { client, namespace } = await connect(options(open.url));
+    await client.get('/api/v1/resources');
+    expect(namespace).toBe('shop');
+    expect(open.seen[0]!.authorization).toBeUndefined();
+    expect(open.seen[0]!['x-hindsight-authorization']).toBeUndefined();
+
+    const guarded = await serve((_req, res) => {
+      res.statusCode = 401;
+      res.setHeader('content-type', 'application/problem+json');
+      res.end(JSON.stringify(problem(401, 'send a bearer token')));
+    });
+    const err = await failure((await connect(options(guarded.url))).client);
+    expect(err.message).toBe(
+      `the operator at ${guarded.url} wants a bearer token (send a bearer token); pass --token TOKEN, or --use-kube-token to present the kube context's (loopback or https:// only)`,
+    );
+  });
+
+  it('presents an explicit --token, and the kube context token with --use-kube-token to loopback', async () => {
+    const srv = await serve(page);
+    await (await connect(options(srv.url, { token: 'given' }))).client.get('/api/v1/resources');
+    const local = srv.url.replace('127.0.0.1', 'localhost');
+    await (await connect(options(local, { useKubeToken: true }))).client.get('/api/v1/resources');
+    expect(srv.seen.map((h) => h.authorization)).toEqual([
+      'Bearer given',
+      'Bearer cluster-credential',
+    ]);
+    // The proxy's copy of the header is for the API server path only.
+    expect(srv.seen.every((h) => h['x-hindsight-authorization'] === undefined)).toBe(true);
+  });
+
+  it('refuses --use-kube-token to a plain-http remote URL, and beside --token or without --server', async () => {
+    await expect(connect(options('http://10.0.0.8:8080', { useKubeToken: true }))).rejects.toThrow(
+      /^--use-kube-token sends the kube context's credentials only to a loopback or https:\/\/ --server, and 'http:\/\/10\.0\.0\.8:8080' is neither; pass --token TOKEN for this server$/,
+    );
+    await expect(
+      connect(options('http://127.0.0.1:1', { useKubeToken: true, token: 't' })),
+    ).rejects.toBeInstanceOf(UsageError);
+    await expect(
+      connect({ ...options('x', { useKubeToken: true }), server: undefined }),
+    ).rejects.toThrow(/^--use-kube-token applies only with --server/);
+  });
+
+  it('does not follow a redirect, so the token stays with the server it was given to', async () => {
+    const elsewhere = await serve(page);
+    const redirecting = await serve((_req, res) => {
+      res.statusCode = 307;
+      res.setHeader('location', `${elsewhere.url}/api/v1/resources`);
+      res.end();
+    });
+    const err = await failure((await connect(options(redirecting.url, { token: 't' }))).client);
+    expect(err.message).toMatch(/answered \/api\/v1\/resources with HTTP 307/);
+    expect(elsewhere.seen).toEqual([]);
+  });
+
+  it.each([
+    ['127.0.0.1', true],
+    ['127.10.20.30', true],
+    ['localhost', true],
+    ['[::1]', true],
+    ['10.0.0.8', false],
+    ['127.example.com', false],
+    ['localhost.example.com', false],
+  ])('counts %s as loopback: %s', (host, loopback) => {
+    expect(isLoopback(new URL(`http://${host}:8080`).hostname)).toBe(loopback);
   });
 });
