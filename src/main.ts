@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
 import { SinkController } from './controllers/sink/controller.ts';
 import { RolloutRecorder } from './rollouts/rollout-recorder.ts';
+import { ScopeCache } from './store/scopes.ts';
 import { EncoderPool } from './sinks/encoder-pool.ts';
 import { RolloutStore } from './store/rollouts.ts';
 import { SinkStore } from './store/sinks.ts';
@@ -229,12 +230,10 @@ async function run(options: Options, log: Logger): Promise<void> {
     log.child({ component: 'retention' }),
   );
 
-  let scopes: { at: number; value: Scope[] } = { at: 0, value: [] };
-  // What access is computed over; refreshed at most every 30 s.
-  const currentScopes = () => {
-    if (Date.now() - scopes.at > 30_000) scopes = { at: Date.now(), value: reader.scopes() };
-    return scopes.value;
-  };
+  // What access is computed over: current on every request (a kind recorded a moment ago is
+  // readable at once), by an index range read of what was stored since the last one.
+  const scopeCache = new ScopeCache(readerDb);
+  const currentScopes = (): Scope[] => scopeCache.current();
   // Queries run on threads of their own: a long one never stalls recording.
   const queries = new QueryPool({
     path: dbPath,

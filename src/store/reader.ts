@@ -166,16 +166,6 @@ export class HistoryReader {
     return events.map(({ id, ...e }) => ({ ...e, occurrences: occ.all(id) }));
   }
 
-  /** Every resource and namespace history exists for ('' for cluster-scoped), Events included. */
-  scopes(): { group: string; resource: string; namespace: string }[] {
-    return this.db
-      .prepare<[], { group: string; resource: string; namespace: string }>(
-        `SELECT DISTINCT api_group AS "group", resource, namespace FROM objects
-         UNION SELECT DISTINCT '' AS "group", 'events' AS resource, namespace FROM events`,
-      )
-      .all();
-  }
-
   gaps(): GapRow[] {
     return this.db
       .prepare<[], GapRow>(
