@@ -5,7 +5,7 @@
 // the workload, its ReplicaSets and Pods, and the Events of that tree. No extra watches: what the
 // policy records is what a rollout is made of.
 import type { ChangeRecord, EventRecord, ExportRecord } from '../sinks/record.ts';
-import type { Rollout, RolloutStore } from '../store/rollouts.ts';
+import type { Rollout, RolloutStore, TrackedObject } from '../store/rollouts.ts';
 import { timeOf, type KubeEvent, type KubeObject } from './objects.ts';
 import { classifyEvent, podProblems, type Problem } from './problems.ts';
 import { verdictOf } from './readiness.ts';
@@ -17,6 +17,8 @@ export const DERIVED_FROM = [...ROLLOUT_KINDS, 'ReplicaSet', 'Pod', 'Event'];
 const MAX_LISTED = 50;
 /** A workload first seen this long after its creation was not created then: no rollout for it. */
 const CREATION_WINDOW_MS = 60_000;
+/** How long after its end a rollout still takes in its late Pods and Events. */
+const SETTLING_MS = 10_000;
 /** How long a Pod may stay Unschedulable before that fails the rollout. */
 const UNSCHEDULABLE_GRACE_MS = 60_000;
 
@@ -25,9 +27,10 @@ function imagesOf(o: KubeObject): string[] {
   return (spec.template?.spec?.containers ?? []).map((c) => c.image ?? '');
 }
 
+const DEPLOYMENT_REVISION = 'deployment.kubernetes.io/revision';
+
 function revisionOf(kind: string, o: KubeObject): string | null {
-  if (kind === 'Deployment')
-    return o.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? null;
+  if (kind === 'Deployment') return o.metadata.annotations?.[DEPLOYMENT_REVISION] ?? null;
   if (kind === 'StatefulSet') return (o.status?.updateRevision as string | undefined) ?? null;
   if (kind === 'DaemonSet')
     return o.metadata.generation === undefined ? null : String(o.metadata.generation);
@@ -36,6 +39,8 @@ function revisionOf(kind: string, o: KubeObject): string | null {
 
 export class RolloutDeriver {
   private readonly store: RolloutStore;
+  /** Rollouts that ended within {@link SETTLING_MS}, by workload uid. */
+  private readonly ended = new Map<string, { id: number; at: number }>();
 
   constructor(store: RolloutStore) {
     this.store = store;
@@ -141,14 +146,18 @@ export class RolloutDeriver {
       uid: r.uid,
       workloadUid: workload.uid,
       generation: null,
-      revision: null,
+      revision: this.revisionOfMember(r, obj),
       images: null,
       created,
     });
     if (r.kind !== 'Pod') return;
-    const open = this.store.open(workload.uid);
-    if (!open || created < open.started - 1000) return;
+    const open = this.openOrSettling(workload.uid, Date.parse(r.time));
+    if (!open || !isNewPod(open, this.store.object(r.uid)!)) return;
     if (!open.pods.includes(r.name) && open.pods.length < MAX_LISTED) open.pods.push(r.name);
+    if (open.ended !== null) {
+      this.store.update(open);
+      return;
+    }
     const problems = podProblems(obj, {
       now: Date.parse(r.time),
       unschedulableGraceMs: UNSCHEDULABLE_GRACE_MS,
@@ -161,9 +170,9 @@ export class RolloutDeriver {
     if (!involved) return;
     const member = this.store.object(involved);
     if (!member) return;
-    const open = this.store.open(member.workloadUid);
-    if (!open) return;
     const time = Date.parse(r.time);
+    const open = this.openOrSettling(member.workloadUid, time);
+    if (!open) return;
     if (open.events.length < MAX_LISTED) {
       open.events.push({
         time,
@@ -173,11 +182,44 @@ export class RolloutDeriver {
         message: r.message ?? '',
       });
     }
-    // Problems of Pods older than the rollout are not its own.
-    const isPod = r.involvedObject.kind === 'Pod';
-    const fromNewPod = !isPod || (member.created ?? 0) >= open.started - 1000;
+    if (open.ended !== null) {
+      this.store.update(open);
+      return;
+    }
+    // Problems of Pods of an older revision are not the rollout's own.
+    const fromNewPod = r.involvedObject.kind !== 'Pod' || isNewPod(open, member);
     const v = classifyEvent(asKubeEvent(r));
     this.problems(open, fromNewPod && v.kind === 'problem' ? [v.problem] : [], time, r.seq);
+  }
+
+  /**
+   * The workload's open rollout, or the one that ended less than {@link SETTLING_MS} before
+   * `time`: the watches of Pods, Events and workloads are recorded side by side, so a Pod or an
+   * Event of a rollout can be recorded just after the workload's status that ended it. Such late
+   * ones are listed with it; they change no outcome. (Which rollouts just ended is kept in memory:
+   * after a restart, late ones are not listed.)
+   */
+  private openOrSettling(workloadUid: string, time: number): Rollout | undefined {
+    const open = this.store.open(workloadUid);
+    if (open) return open;
+    const ended = this.ended.get(workloadUid);
+    if (!ended || time - ended.at > SETTLING_MS) return undefined;
+    return this.store.byId(ended.id);
+  }
+
+  /**
+   * The revision a ReplicaSet or Pod belongs to, as tree.ts tells new Pods from old: a
+   * ReplicaSet's revision annotation (and its Pods', looked up by their controller), a StatefulSet
+   * Pod's controller-revision-hash, a DaemonSet Pod's pod-template-generation.
+   */
+  private revisionOfMember(r: ChangeRecord, obj: KubeObject): string | null {
+    const labels = obj.metadata.labels ?? {};
+    if (r.kind === 'ReplicaSet') return obj.metadata.annotations?.[DEPLOYMENT_REVISION] ?? null;
+    const owner = r.enrichment.owners[0];
+    if (owner?.kind === 'ReplicaSet') return this.store.object(owner.uid)?.revision ?? null;
+    if (owner?.kind === 'StatefulSet') return labels['controller-revision-hash'] ?? null;
+    if (owner?.kind === 'DaemonSet') return labels['pod-template-generation'] ?? null;
+    return null;
   }
 
   /** Fatal problems fail the rollout; counted ones are noted (the last one kept). */
@@ -197,13 +239,34 @@ export class RolloutDeriver {
     reason: string | null,
     message: string,
   ): void {
-    open.ended = time;
+    // Event times have whole seconds: one can read as before the start it ends.
+    open.ended = Math.max(time, open.started);
+    for (const [uid, e] of this.ended) if (time - e.at > SETTLING_MS) this.ended.delete(uid);
+    this.ended.set(open.uid, { id: open.id, at: open.ended });
     open.endSeq = seq;
     open.outcome = outcome;
     open.reason = reason;
     open.message = message;
     this.store.update(open);
   }
+}
+
+/**
+ * Whether a Pod is one of the rollout's own: of the revision it rolls out, where the Pod's
+ * revision is known (a revision after the old one for a Deployment, not the old hash for a
+ * StatefulSet, this generation for a DaemonSet), and created since it started (creation times
+ * have whole seconds, hence the second of slack).
+ */
+function isNewPod(open: Rollout, pod: TrackedObject): boolean {
+  const recent = (pod.created ?? 0) >= open.started - 1000;
+  const rev = pod.revision;
+  if (rev === null) return recent;
+  if (open.kind === 'Deployment') {
+    return open.oldRevision === null || Number(rev) > Number(open.oldRevision);
+  }
+  if (open.kind === 'StatefulSet') return recent && rev !== open.oldRevision;
+  if (open.kind === 'DaemonSet') return rev === String(open.generation);
+  return recent;
 }
 
 function asKubeEvent(r: EventRecord): KubeEvent {

@@ -107,6 +107,7 @@ export class RolloutStore {
       open: db.prepare<[string], Row>(
         'SELECT * FROM rollouts WHERE uid = ? AND ended IS NULL ORDER BY id DESC LIMIT 1',
       ),
+      byId: db.prepare<[number], Row>('SELECT * FROM rollouts WHERE id = ?'),
       insert: db.prepare(
         `INSERT INTO rollouts (kind, namespace, name, uid, generation, started, outcome,
            old_revision, new_revision, images_before, images_after, actor, start_seq)
@@ -155,6 +156,11 @@ export class RolloutStore {
 
   open(uid: string): Rollout | undefined {
     const r = this.s.open.get(uid);
+    return r ? fromRow(r) : undefined;
+  }
+
+  byId(id: number): Rollout | undefined {
+    const r = this.s.byId.get(id);
     return r ? fromRow(r) : undefined;
   }
 

@@ -265,6 +265,144 @@ describe('RolloutDeriver', () => {
     );
   });
 
+  it("tells a Deployment's new Pods from old ones created in the same second by their ReplicaSet's revision, and ends no earlier than it started", () => {
+    const start = T0 + 10_000;
+    const rs = (name: string, uid: string, revision: string) =>
+      change(
+        'ReplicaSet',
+        name,
+        uid,
+        {
+          metadata: {
+            name,
+            uid,
+            creationTimestamp: new Date(T0).toISOString(),
+            annotations: { 'deployment.kubernetes.io/revision': revision },
+          },
+        },
+        { change: 'added', at: start, owners: [{ kind: 'Deployment', name: 'web', uid: 'd1' }] },
+      );
+    // Creation times have whole seconds: the old Pod's reads as 500 ms before the rollout.
+    const pod = (name: string, rsName: string, rsUid: string, at: number, status = {}) =>
+      change(
+        'Pod',
+        name,
+        name,
+        {
+          metadata: { name, uid: name, creationTimestamp: new Date(start - 500).toISOString() },
+          status,
+        },
+        {
+          at,
+          owners: [
+            { kind: 'ReplicaSet', name: rsName, uid: rsUid },
+            { kind: 'Deployment', name: 'web', uid: 'd1' },
+          ],
+        },
+      );
+    // A fatal problem: the rollout cannot succeed as written.
+    const invalid = {
+      phase: 'Pending',
+      containerStatuses: [
+        {
+          name: 'app',
+          state: { waiting: { reason: 'InvalidImageName', message: 'bad image "app:2:x"' } },
+        },
+      ],
+    };
+    apply(
+      change('Deployment', 'web', 'd1', deployment(1, 'app:1', done(1)), { change: 'added' }),
+      rs('web-1', 'rs1', '1'),
+      pod('web-1-a', 'web-1', 'rs1', start - 400),
+      change('Deployment', 'web', 'd1', deployment(2, 'app:2', done(1), '1'), { at: start }),
+      rs('web-2', 'rs2', '2'),
+      pod('web-2-a', 'web-2', 'rs2', start + 1000),
+      // The old Pod's problems while it is replaced are not this rollout's.
+      pod('web-1-a', 'web-1', 'rs1', start + 1500, invalid),
+      {
+        ...event('Killing', 'Container app failed liveness probe, will be restarted', {
+          kind: 'Pod',
+          name: 'web-1-a',
+          uid: 'web-1-a',
+        }),
+        time: new Date(start - 900).toISOString(),
+      },
+      change('Deployment', 'web', 'd1', deployment(2, 'app:2', rolling(2), '2'), {
+        at: start + 2000,
+      }),
+    );
+    const second = all().at(-1)!;
+    expect(second).toMatchObject({
+      generation: 2,
+      outcome: 'in-progress',
+      pods: ['web-2-a'],
+      problem: null,
+    });
+    // The new ReplicaSet's failure, its Event dated in the second before the start, ends it there.
+    apply({
+      ...event('FailedCreate', 'pods "web-2-b" is forbidden: exceeded quota: q', {
+        kind: 'ReplicaSet',
+        name: 'web-2',
+        uid: 'rs2',
+      }),
+      time: new Date(start - 900).toISOString(),
+    });
+    const failed = all().at(-1)!;
+    expect(failed.outcome).toBe('failed');
+    expect(failed.reason).toBe('FailedCreate');
+    expect(failed.ended).toBe(failed.started);
+  });
+
+  it('lists a Pod and an Event recorded just after the status that ended the rollout, changing no outcome', () => {
+    const owners = [
+      { kind: 'ReplicaSet', name: 'web-1', uid: 'rs1' },
+      { kind: 'Deployment', name: 'web', uid: 'd1' },
+    ];
+    const pod = (name: string, at: number) =>
+      change(
+        'Pod',
+        name,
+        name,
+        { metadata: { name, uid: name, creationTimestamp: new Date(T0).toISOString() } },
+        { change: 'added', at, owners },
+      );
+    apply(
+      change('Deployment', 'web', 'd1', deployment(1, 'app:1', { observedGeneration: 1 }), {
+        change: 'added',
+        at: T0,
+      }),
+      change(
+        'ReplicaSet',
+        'web-1',
+        'rs1',
+        { metadata: { name: 'web-1', uid: 'rs1', creationTimestamp: new Date(T0).toISOString() } },
+        { change: 'added', at: T0, owners: [{ kind: 'Deployment', name: 'web', uid: 'd1' }] },
+      ),
+      pod('web-1-a', T0 + 500),
+      change('Deployment', 'web', 'd1', deployment(1, 'app:1', done(1)), { at: T0 + 1000 }),
+      // Late: recorded after the status that completed it, from other watches.
+      pod('web-1-b', T0 + 1200),
+      {
+        ...event('FailedCreate', 'a transient refusal', {
+          kind: 'ReplicaSet',
+          name: 'web-1',
+          uid: 'rs1',
+        }),
+        time: new Date(T0 + 1500).toISOString(),
+      },
+      // Long after: another story.
+      pod('web-1-c', T0 + 60_000),
+    );
+    const [only] = all();
+    expect(only).toMatchObject({
+      outcome: 'complete',
+      reason: null,
+      ended: T0 + 1000,
+      pods: ['web-1-a', 'web-1-b'],
+    });
+    expect(only!.events.map((e) => e.reason)).toEqual(['FailedCreate']);
+  });
+
   it('marks a rollout superseded by a newer generation, and the open one deleted with its workload', () => {
     apply(
       change('Deployment', 'web', 'd1', deployment(1, 'app:1', done(1)), { change: 'added' }),
