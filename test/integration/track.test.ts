@@ -193,11 +193,12 @@ describe('hindsight track', () => {
     expect(failed).toMatch(/is Unschedulable for \d+s: 0\/\d+ nodes are available/);
   });
 
-  it('a Job past its activeDeadlineSeconds fails with DeadlineExceeded; a Job that completes exits 0', async () => {
+  it('a Job past its activeDeadlineSeconds fails with DeadlineExceeded, one whose Pod exits 1 with BackoffLimitExceeded; a Job that completes exits 0', async () => {
     const job = (
       name: string,
       spec: Record<string, unknown>,
       podSpec: Record<string, unknown> = {},
+      annotations: Record<string, string> = {},
     ) => ({
       apiVersion: 'batch/v1',
       kind: 'Job',
@@ -205,6 +206,7 @@ describe('hindsight track', () => {
       spec: {
         backoffLimit: 0,
         template: {
+          metadata: { annotations },
           spec: {
             restartPolicy: 'Never',
             containers: [{ name: 'app', image: 'registry.test/job:1' }],
@@ -226,6 +228,19 @@ describe('hindsight track', () => {
     expect(lines(late.out).find((l) => l.includes('FAILED'))).toMatch(
       /Job .*\/late failed: .*DeadlineExceeded/,
     );
+    // The test cluster's pod-fail stage makes this Job's Pod exit 1, as a failing container does.
+    await apply(job('broken', {}, {}, { 'hindsight.test/exit-code': '1' }));
+    const broken = await hindsight(['track', 'job/broken', '-n', ns, '-o', 'json']);
+    expect(broken.code).toBe(1);
+    const records = lines(broken.out).map(
+      (l) => JSON.parse(l) as { type: string; outcome?: string; reason?: string; message?: string },
+    );
+    expect(records.at(-1)).toMatchObject({
+      type: 'result',
+      outcome: 'failed',
+      reason: 'BackoffLimitExceeded',
+    });
+    expect(records.at(-1)!.message).toMatch(/Job .*\/broken failed: .*backoff limit/i);
     await apply(job('done', {}));
     const done = await hindsight(['track', 'job/done', '-n', ns]);
     expect(done.code).toBe(0);
@@ -717,6 +732,44 @@ describe('container logs', () => {
       `${pod}/app | hello 2`,
       `${pod}/app | hello 3`,
       `${pod}/app | dying words`,
+    ]);
+  });
+
+  it('--containers streams only the named containers; without it every container of the new Pods', async () => {
+    const app = deployment(
+      'duo',
+      { replicas: 1, minReadySeconds: 3600, progressDeadlineSeconds: 7200 },
+      {
+        containers: [
+          { name: 'app', image: 'registry.test/app:1' },
+          { name: 'sidecar', image: 'registry.test/sidecar:1' },
+        ],
+      },
+    );
+    app.metadata.namespace = logNs;
+    await apply(app);
+    let pod = '';
+    await waitFor('the Pod of duo to run', 30_000, async () => {
+      const list = await core().listNamespacedPod({ namespace: logNs, labelSelector: 'app=duo' });
+      pod = list.items.find((p) => p.status?.phase === 'Running')?.metadata?.name ?? '';
+      return pod !== '';
+    });
+    const args = ['track', 'deploy/duo', '-n', logNs, '--timeout', '6s'];
+    const only = hindsight([...args, '--containers', 'sidecar']);
+    const every = hindsight(args);
+    await new Promise((r) => setTimeout(r, 2000));
+    // kwok serves this namespace's one log file for each container.
+    await appendFile(join(dir, 'app.log'), cri(new Date(), 'both say this'));
+    const logsOf = (r: Ran) =>
+      lines(r.out)
+        .filter((l) => l.includes(' | '))
+        .map((l) => l.slice(l.indexOf('deployment/duo ') + 'deployment/duo '.length));
+    const [o, e] = await Promise.all([only, every]);
+    expect(o.code).toBe(3);
+    expect(logsOf(o)).toEqual([`${pod}/sidecar | both say this`]);
+    expect(logsOf(e).sort()).toEqual([
+      `${pod}/app | both say this`,
+      `${pod}/sidecar | both say this`,
     ]);
   });
 });
