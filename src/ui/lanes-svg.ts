@@ -1,9 +1,10 @@
 // Drawing of the timeline: the time axis and one swimlane per object (lifespan bar, change ticks,
-// Event heatmap by severity, recording gaps hatched).
+// Event heatmap by severity, recording gaps hatched, a band per rollout of a workload).
 import { h, link, s } from './dom.ts';
 import { clock, date, dateTime } from './format.ts';
 import type { Lane } from './lanes.ts';
-import type { Gap } from './types.ts';
+import { rolloutEnd, rolloutTitle, why } from './rollouts.ts';
+import type { Gap, Rollout } from './types.ts';
 
 export const LABEL_WIDTH = 300;
 const LANE_HEIGHT = 30;
@@ -109,10 +110,42 @@ export function drawAxis(sc: Scale): HTMLElement {
   );
 }
 
-function laneLabel(lane: Lane): HTMLElement {
+/**
+ * A rollout on a fast cluster takes a second: its band stays this wide in a long window, wider
+ * than the hit area of the change tick at its start, so it can still be hovered and clicked.
+ */
+const MIN_BAND_PX = 10;
+
+/** A band per rollout from its start to its end (now while in progress), behind the marks. */
+function rolloutBands(rollouts: readonly Rollout[], sc: Scale): SVGElement[] {
+  return rollouts
+    .filter((r) => r.started <= sc.to && rolloutEnd(r, sc.now) >= sc.from)
+    .map((r) => {
+      const x0 = clampX(sc, r.started);
+      const x1 = clampX(sc, rolloutEnd(r, sc.now));
+      return s(
+        'rect',
+        {
+          class: `rollout rollout-${r.outcome}`,
+          x: x0,
+          y: 1,
+          width: Math.max(MIN_BAND_PX, x1 - x0),
+          height: LANE_HEIGHT - 2,
+          rx: 3,
+          'data-rollout-id': r.id,
+          'data-outcome': r.outcome,
+          'data-href': `/objects/${encodeURIComponent(r.uid)}`,
+        },
+        s('title', {}, rolloutTitle(r, sc.now)),
+      );
+    });
+}
+
+function laneLabel(lane: Lane, rollouts: readonly Rollout[]): HTMLElement {
   const r = lane.row;
   const ended = r.lifespan.end !== null;
   const warnings = r.events.reduce((n, e) => n + e.warning, 0);
+  const failed = rollouts.filter((ro) => ro.outcome === 'failed');
   const label = h(
     'div',
     { class: 'lane-label', role: 'rowheader' },
@@ -127,6 +160,16 @@ function laneLabel(lane: Lane): HTMLElement {
     warnings > 0
       ? h('span', { class: 'tag warning', title: `${warnings} Warning Events` }, `⚠ ${warnings}`)
       : null,
+    failed.length > 0
+      ? h(
+          'span',
+          {
+            class: 'tag rollout-failed',
+            title: `${failed.length} failed rollout${failed.length === 1 ? '' : 's'}: ${failed.map(why).join('; ')}`,
+          },
+          '✗ rollout',
+        )
+      : null,
     lane.orphanOf
       ? h('span', { class: 'owner', title: `owned by ${lane.orphanOf}` }, `← ${lane.orphanOf}`)
       : null,
@@ -135,14 +178,18 @@ function laneLabel(lane: Lane): HTMLElement {
   return label;
 }
 
-export function drawLane(lane: Lane, sc: Scale): HTMLElement {
+/** One object's swimlane; `rollouts` are the workload's that overlap the window. */
+export function drawLane(lane: Lane, sc: Scale, rollouts: readonly Rollout[] = []): HTMLElement {
   const r = lane.row;
   const start = r.lifespan.start ?? sc.from;
   const end = r.lifespan.end;
   const barEnd = end ?? Math.min(sc.to, sc.now);
   const x0 = clampX(sc, start);
   const x1 = clampX(sc, barEnd);
-  const parts: (SVGElement | null)[] = [...gapRects(sc, LANE_HEIGHT)];
+  const parts: (SVGElement | null)[] = [
+    ...gapRects(sc, LANE_HEIGHT),
+    ...rolloutBands(rollouts, sc),
+  ];
   if (barEnd >= sc.from && start <= sc.to) {
     parts.push(
       s(
@@ -213,7 +260,7 @@ export function drawLane(lane: Lane, sc: Scale): HTMLElement {
       'data-name': r.name,
       'data-depth': lane.depth,
     },
-    laneLabel(lane),
+    laneLabel(lane, rollouts),
     h('div', { class: 'track-cell', role: 'cell' }, svg),
   );
 }

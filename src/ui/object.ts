@@ -1,8 +1,9 @@
-// The object page: what the object is, its versions with who changed what, a side-by-side diff
-// between any two chosen versions, and its Events.
+// The object page: what the object is, a workload's rollouts, its versions with who changed what,
+// a side-by-side diff between any two chosen versions, and its Events.
 import { get, getAll } from './api.ts';
 import { h, link, replace } from './dom.ts';
 import { dateTime } from './format.ts';
+import { rolloutsSection } from './rollouts.ts';
 import { serializeState, parseState } from './state.ts';
 import { empty, failure, loading } from './status.ts';
 import { objectLines, sideBySide } from './text-diff.ts';
@@ -84,7 +85,11 @@ export class ObjectView {
         : `/?${serializeState({ ...parseState(''), namespace: o.namespace })}`;
     const facts: [string, Node | string][] = [
       ['Namespace', o.namespace || '(cluster-scoped)'],
-      ['API', `${o.group ? `${o.group}/` : ''}${o.version} ${o.resource}`],
+      // The API's version is the apiVersion (apps/v1) for a named group.
+      [
+        'API',
+        `${o.group && !o.version.includes('/') ? `${o.group}/` : ''}${o.version} ${o.resource}`,
+      ],
       ['uid', h('code', {}, o.uid)],
       ['Created', o.createdAt === null ? 'before recording began' : dateTime(o.createdAt)],
       [
@@ -129,6 +134,7 @@ export class ObjectView {
             ...labels.map(([k, v]) => h('span', { class: 'chip' }, `${k}=${v}`)),
           )
         : null,
+      rolloutsSection(o),
       h('h2', {}, `Versions (${versions.length}${complete ? '' : '+, newest shown'})`),
       h(
         'p',

@@ -4,6 +4,7 @@ import { h, link, replace } from './dom.ts';
 import { dateTime, duration } from './format.ts';
 import { drawAxis, drawLane, LABEL_WIDTH, type Scale } from './lanes-svg.ts';
 import { filterRows, groupLanes, kindCounts } from './lanes.ts';
+import { rolloutsInWindow } from './rollouts.ts';
 import {
   pan,
   parseState,
@@ -15,7 +16,7 @@ import {
   type Window,
 } from './state.ts';
 import { empty, failure, loading } from './status.ts';
-import type { ObjectSummary, Timeline } from './types.ts';
+import type { ObjectSummary, Rollout, Timeline } from './types.ts';
 
 export type Navigate = (url: string, replace?: boolean) => void;
 
@@ -34,6 +35,10 @@ interface Loaded {
   timeline: Timeline;
   /** uids the label selector matched, when there is one. */
   labelled: Set<string> | null;
+  /** Rollouts overlapping the window, by workload uid. */
+  rollouts: Map<string, Rollout[]>;
+  /** Why rollouts are not drawn, when they could not be loaded. */
+  rolloutsError: string | null;
 }
 
 export class TimelineView {
@@ -122,7 +127,7 @@ export class TimelineView {
       h(
         'p',
         { class: 'hint' },
-        'Drag the chart to pan; Ctrl + wheel (or wheel over the time axis) zooms. The address bar holds the whole view: share it.',
+        'Drag the chart to pan; Ctrl + wheel (or wheel over the time axis) zooms. Bands are rollouts (green complete, red failed, blue in progress, grey superseded): hover for details. The address bar holds the whole view: share it.',
       ),
     );
     window.addEventListener('resize', this.onResize);
@@ -240,7 +245,7 @@ export class TimelineView {
     const w = windowOf(s, Date.now());
     const width = this.trackWidth();
     try {
-      const [timeline, labelled] = await Promise.all([
+      const [timeline, labelled, rollouts] = await Promise.all([
         get<Timeline>(
           '/timeline',
           {
@@ -264,9 +269,23 @@ export class TimelineView {
               ctl.signal,
             ).then((r) => new Set(r.items.map((o) => o.uid)))
           : Promise.resolve(null),
+        // The lanes are worth showing without their rollouts (an older operator, a refusal).
+        rolloutsInWindow(s.namespace, w, ctl.signal).then(
+          (byUid) => ({ byUid, error: null }),
+          (err: unknown) => {
+            if (ctl.signal.aborted) throw err;
+            return { byUid: new Map<string, Rollout[]>(), error: (err as Error).message };
+          },
+        ),
       ]);
       if (ctl.signal.aborted) return;
-      this.loaded = { key, timeline, labelled };
+      this.loaded = {
+        key,
+        timeline,
+        labelled,
+        rollouts: rollouts.byUid,
+        rolloutsError: rollouts.error,
+      };
       this.draw();
     } catch (err) {
       if (ctl.signal.aborted) return;
@@ -367,10 +386,14 @@ export class TimelineView {
     this.windowEl.textContent = `${dateTime(w.from)} → ${dateTime(w.to)} (${duration(w.to - w.from)}${this.state.from === null ? ', until now' : ''})`;
     const changes = rows.reduce((n, r) => n + r.changes.length, 0);
     const warnings = rows.reduce((n, r) => n + r.events.reduce((m, e) => m + e.warning, 0), 0);
+    const rollouts = rows.flatMap((r) => loaded.rollouts.get(r.uid) ?? []);
+    const failed = rollouts.filter((r) => r.outcome === 'failed').length;
     this.summaryEl.textContent = [
       `${rows.length} of ${timeline.rows.length} objects`,
       `${changes} changes`,
       `${warnings} Warning Events`,
+      `${rollouts.length} rollouts${failed > 0 ? ` (${failed} failed)` : ''}`,
+      loaded.rolloutsError ? `rollouts not shown: ${loaded.rolloutsError}` : null,
       timeline.gaps.length > 0 ? `${timeline.gaps.length} recording gaps (hatched)` : null,
       timeline.truncated ? 'more objects than shown: narrow the window' : null,
     ]
@@ -416,7 +439,9 @@ export class TimelineView {
     const lanesEl = h(
       'div',
       { class: 'lanes' },
-      ...lanes.slice(0, MAX_LANES).map((lane) => drawLane(lane, scale)),
+      ...lanes
+        .slice(0, MAX_LANES)
+        .map((lane) => drawLane(lane, scale, loaded.rollouts.get(lane.row.uid) ?? [])),
     );
     const axis = drawAxis(scale);
     replace(
@@ -433,7 +458,7 @@ export class TimelineView {
     this.interact(axis, lanesEl, scale);
   }
 
-  /** Drag to pan, Ctrl + wheel (or wheel over the axis) to zoom, click a change to open it. */
+  /** Drag to pan, Ctrl + wheel (or wheel over the axis) to zoom, click a change or a rollout to open it. */
   private interact(axis: HTMLElement, lanesEl: HTMLElement, scale: Scale): void {
     const fraction = (clientX: number, el: Element) => {
       const track = el.querySelector('svg.track') ?? el.querySelector('svg');

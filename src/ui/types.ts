@@ -98,6 +98,33 @@ export interface Timeline {
   truncated: boolean;
 }
 
+export type RolloutOutcome = 'in-progress' | 'complete' | 'failed' | 'superseded' | 'deleted';
+
+/** A workload's rollout as /rollouts lists it (its Events and Pods are not read here). */
+export interface Rollout {
+  id: number;
+  kind: string;
+  namespace: string;
+  name: string;
+  /** The workload's uid. */
+  uid: string;
+  generation: number;
+  started: number;
+  /** null while in progress. */
+  ended: number | null;
+  outcome: RolloutOutcome;
+  reason: string | null;
+  message: string | null;
+  oldRevision: string | null;
+  newRevision: string | null;
+  imagesBefore: string[];
+  imagesAfter: string[];
+  /** Field managers of the spec change that started it. */
+  actor: string | null;
+  /** The last counted problem seen (image pulls, crash loops…). */
+  problem: string | null;
+}
+
 export interface Problem {
   title: string;
   status: number;

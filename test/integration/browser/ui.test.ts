@@ -1,6 +1,8 @@
 // The web UI in real headless Chromium (Debian's chromium driven by playwright-core) against the
 // real operator recording a Deployment rollout: the timeline draws it as swimlanes grouped by
-// owner, the kind filter and the URL state work, and the object page diffs two versions.
+// owner, the kind filter and the URL state work, the object page diffs two versions, and the
+// rollouts the operator derived (web's, and a Deployment whose Pods cannot be created) are drawn
+// as bands and listed on the workloads' pages.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,24 @@ interface Obj {
   uid: string;
   kind: string;
   name: string;
+}
+
+interface RolloutJson {
+  id: number;
+  uid: string;
+  name: string;
+  generation: number;
+  started: number;
+  ended: number | null;
+  outcome: string;
+  reason: string | null;
+}
+
+/** The red, green and blue of a computed CSS colour such as `rgb(212, 42, 48)`. */
+function rgb(colour: string): [number, number, number] {
+  const m = /^rgba?\((\d+), (\d+), (\d+)/.exec(colour);
+  if (!m) throw new Error(`not an rgb() colour: ${colour}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
 describe('web UI in Chromium', () => {
@@ -396,5 +416,209 @@ describe('web UI in Chromium', () => {
     expect(asset.headers.get('content-type')).toContain('text/html');
     expect((await fetch(`${op.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${op.url}/api/v1/timeline?namespace=${ns}`)).status).toBe(401);
+  });
+
+  it('draws rollouts as bands on their workloads, red with the reason when failed, and lists them on the workload page', async () => {
+    // Its Pods cannot be created: the ServiceAccount it names does not exist. Made here, after
+    // the tests above counted the lanes of web's rollout alone.
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'orphan', namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'orphan' } },
+        template: {
+          metadata: { labels: { app: 'orphan' } },
+          spec: { serviceAccountName: 'missing', containers: [{ name: 'app', image: 'orphan:1' }] },
+        },
+      },
+    });
+    let derived: RolloutJson[] = [];
+    await waitFor('the rollouts of web and orphan to be derived', 60_000, async () => {
+      derived = (await api<{ items: RolloutJson[] }>(`/api/v1/rollouts?namespace=${ns}&limit=500`))
+        .items;
+      const web = derived.filter((r) => r.name === 'web');
+      return (
+        web.length === 2 &&
+        web.every((r) => r.outcome === 'complete') &&
+        derived.some((r) => r.name === 'orphan' && r.outcome === 'failed')
+      );
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; derived: ${JSON.stringify(derived)}`, { cause: err });
+    });
+    const web = derived.filter((r) => r.name === 'web').sort((a, b) => a.generation - b.generation);
+    const failed = derived.find((r) => r.name === 'orphan')!;
+    expect(failed.reason).toMatch(/FailedCreate/);
+
+    // A window around the three rollouts (fixed, so the positions can be checked).
+    // A rollout that ended with an Event may end "before" it started: Events have whole seconds.
+    const end = (r: RolloutJson) => Math.max(r.started, r.ended!);
+    const first = Math.min(...derived.map((r) => r.started));
+    const last = Math.max(...derived.map(end));
+    const margin = Math.max(2000, (last - first) / 10);
+    const from = Math.round(first - margin);
+    const to = Math.round(last + margin);
+    const iso = (t: number) => new Date(t).toISOString();
+    await page.goto(`${op.url}/?namespace=${ns}&from=${iso(from)}&to=${iso(to)}`);
+    await page.locator('.lane[data-name=orphan] .rollout').waitFor();
+    const bands = await page.$$eval('.lane .rollout', (els) =>
+      els.map((e) => ({
+        lane: e.closest('.lane')!.getAttribute('data-name'),
+        id: Number(e.getAttribute('data-rollout-id')),
+        outcome: e.getAttribute('data-outcome'),
+        cls: e.getAttribute('class'),
+        x: Number(e.getAttribute('x')),
+        width: Number(e.getAttribute('width')),
+        fill: getComputedStyle(e).fill,
+        fillOpacity: Number(getComputedStyle(e).fillOpacity),
+        title: e.querySelector('title')?.textContent ?? '',
+      })),
+    );
+    // One band per rollout, each on its own workload's lane (none on ReplicaSets or Pods).
+    expect(bands).toHaveLength(derived.length);
+    expect(
+      bands
+        .filter((b) => b.lane === 'web')
+        .map((b) => [b.id, b.outcome, b.cls])
+        .sort(),
+    ).toEqual(web.map((r) => [r.id, 'complete', 'rollout rollout-complete']).sort());
+    expect(bands.filter((b) => b.lane === 'orphan').map((b) => [b.id, b.outcome, b.cls])).toEqual([
+      [failed.id, 'failed', 'rollout rollout-failed'],
+    ]);
+    // Each spans its rollout's start to its end on the time axis.
+    const track = (await page.locator('.lane svg.track').first().boundingBox())!;
+    const at = (t: number) => ((t - from) / (to - from)) * track.width;
+    for (const r of [...web, failed]) {
+      const b = bands.find((x) => x.id === r.id)!;
+      expect(b.x).toBeCloseTo(at(r.started), 0);
+      expect(b.width).toBeCloseTo(Math.max(10, at(end(r)) - at(r.started)), 0);
+    }
+    // The failed band is red; a complete one is not (it is green).
+    const red = bands.find((b) => b.outcome === 'failed')!;
+    const [r, g, b] = rgb(red.fill);
+    expect(r - Math.max(g, b)).toBeGreaterThan(100);
+    expect(red.fillOpacity).toBeGreaterThan(0.1);
+    const [cr, cg] = rgb(bands.find((x) => x.lane === 'web')!.fill);
+    expect(cg).toBeGreaterThan(cr);
+    // The texts: outcome, duration and images; the reason when failed.
+    const newest = bands.find((x) => x.id === web[1]!.id)!;
+    expect(newest.title).toMatch(/^Deployment web: rollout complete in \S+\n/);
+    expect(newest.title).toContain('images: web:1 → web:2');
+    expect(red.title).toMatch(/^Deployment orphan: rollout failed after \S+\n/);
+    expect(red.title).toContain('FailedCreate');
+
+    // Drawn behind the lifespan and the change ticks, which are all still there.
+    const layers = await page.$$eval('.lane[data-kind=Deployment] svg.track .pan', (gs) =>
+      gs.map((g) => [...g.children].map((c) => c.getAttribute('class') ?? '')),
+    );
+    expect(layers).toHaveLength(2);
+    for (const classes of layers) {
+      const lastBand = classes.findLastIndex((c) => c.startsWith('rollout'));
+      const firstMark = classes.findIndex((c) => c === 'life' || c.startsWith('change'));
+      expect(lastBand).toBeGreaterThanOrEqual(0);
+      expect(classes.some((c) => c.startsWith('change'))).toBe(true);
+      expect(lastBand).toBeLessThan(firstMark);
+    }
+    // The lane and the summary say a rollout failed.
+    expect(await page.locator('.lane[data-name=orphan] .tag.rollout-failed').count()).toBe(1);
+    expect(await page.locator('.lane[data-name=web] .tag.rollout-failed').count()).toBe(0);
+    expect(await page.locator('.summary').textContent()).toContain(
+      `${derived.length} rollouts (1 failed)`,
+    );
+
+    // Hovering the failed band where no tick or heat cell is over it shows its text.
+    const box = (await page.locator('.lane[data-name=orphan] .rollout').boundingBox())!;
+    const spot = await page.evaluate(
+      ({ x, y, w, h }) => {
+        for (let dy = 2; dy < h - 1; dy += 2) {
+          for (let dx = 1; dx < w; dx += 1) {
+            if (document.elementFromPoint(x + dx, y + dy)?.classList.contains('rollout')) {
+              return { x: x + dx, y: y + dy };
+            }
+          }
+        }
+        return null;
+      },
+      { x: box.x, y: box.y, w: box.width, h: box.height },
+    );
+    expect(spot).not.toBeNull();
+    await page.mouse.move(spot!.x, spot!.y);
+    const hovered = await page.$$eval('.rollout:hover', (els) =>
+      els.map((e) => ({
+        outcome: e.getAttribute('data-outcome'),
+        title: e.querySelector('title')?.textContent ?? '',
+      })),
+    );
+    expect(hovered.map((x) => x.outcome)).toEqual(['failed']);
+    expect(hovered[0]!.title).toContain('FailedCreate');
+    await shot('07-rollouts');
+
+    // Clicking the band opens the workload's page, which lists the failed rollout and why.
+    await page.mouse.click(spot!.x, spot!.y);
+    await page.waitForURL(new RegExp(`/objects/${failed.uid}$`));
+    const failedRows = page.locator('table.rollout-list tbody tr');
+    await failedRows.first().waitFor();
+    expect(await failedRows.count()).toBe(1);
+    expect(await failedRows.first().getAttribute('data-outcome')).toBe('failed');
+    const tag = failedRows.first().locator('.tag.outcome');
+    expect(await tag.textContent()).toBe('failed');
+    const [tr, tg, tb] = rgb(await tag.evaluate((e) => getComputedStyle(e).color));
+    expect(tr - Math.max(tg, tb)).toBeGreaterThan(80);
+    expect(await failedRows.first().locator('td.message').textContent()).toContain('FailedCreate');
+    await shot('08-rollout-failed-object');
+
+    // web's page: both rollouts, newest first, with revision, images and who started it.
+    await page.goto(`${op.url}/objects/${web[0]!.uid}`);
+    const webRows = page.locator('table.rollout-list tbody tr');
+    await webRows.first().waitFor();
+    expect(await page.locator('section.rollouts h2').textContent()).toBe('Rollouts (2)');
+    const cells = await webRows.evaluateAll((trs) =>
+      trs.map((tr) => [
+        tr.getAttribute('data-outcome'),
+        ...[...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+      ]),
+    );
+    expect(cells.map((c) => [c[0], c[3], c[4], c[5]])).toEqual([
+      ['complete', 'complete', '2', 'web:1 → web:2'],
+      ['complete', 'complete', '1', 'web:1'],
+    ]);
+    expect(cells[0]![6]).toMatch(/\((Update|Apply)\)/);
+    await shot('09-rollouts-object');
+
+    // None recorded: said in a line.
+    const rolloutsApi = /\/api\/v1\/rollouts\?/;
+    await page.route(rolloutsApi, (route) => route.fulfill({ json: { items: [], next: null } }));
+    await page.reload();
+    await page.locator('section.rollouts .no-rollouts').waitFor();
+    expect(await page.locator('section.rollouts').textContent()).toContain('No rollouts recorded');
+    expect(await page.locator('table.rollout-list').count()).toBe(0);
+    await page.unroute(rolloutsApi);
+
+    // Not a workload: no Rollouts section.
+    const rs = (
+      await api<{ items: Obj[] }>(`/api/v1/resources?namespace=${ns}&kind=ReplicaSet`)
+    ).items.find((o) => o.name.startsWith('web-'))!;
+    await page.goto(`${op.url}/objects/${rs.uid}`);
+    await page.locator('table.versions tbody tr').first().waitFor();
+    expect(await page.locator('h1').textContent()).toContain(rs.name);
+    expect(await page.locator('section.rollouts').count()).toBe(0);
+
+    // When rollouts cannot be loaded, the timeline still draws its lanes and says why.
+    await page.route(rolloutsApi, (route) =>
+      route.fulfill({
+        status: 503,
+        json: { title: 'Service unavailable', status: 503, detail: 'the query threads are busy' },
+      }),
+    );
+    await page.goto(`${op.url}/?namespace=${ns}&from=${iso(from)}&to=${iso(to)}`);
+    await page.locator('.lane').first().waitFor();
+    expect(await page.locator('.summary').textContent()).toContain(
+      'rollouts not shown: the query threads are busy',
+    );
+    expect(await page.locator('.lane .rollout').count()).toBe(0);
+    expect(await page.locator('.lane .change').count()).toBeGreaterThan(0);
+    await page.unroute(rolloutsApi);
+    expect(pageErrors).toEqual([]);
   });
 });
