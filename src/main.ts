@@ -266,6 +266,7 @@ async function run(options: Options, log: Logger): Promise<void> {
       api,
       ui: uiRouter(),
       logError: (err) => log.error('API request failed', { error: err }),
+      loopbackHostOnly: options.auth === 'none',
     }),
     options,
   );

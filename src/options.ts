@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseBytes, parseDuration } from './duration.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { isLoopback } from './loopback.ts';
 
 export interface ListenAddress {
   host: string;
@@ -82,10 +83,6 @@ export function parseListen(value: string, source: string): ListenAddress {
 function parseLogLevel(value: string, source: string): LogLevel {
   if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
   throw new UsageError(`${source} must be one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function parsed(value: number | null, source: string, text: string, expected: string): number {

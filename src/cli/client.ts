@@ -7,6 +7,7 @@ import { fetch, type Response } from 'undici';
 import { ConnectError, loadKubeConfig } from '../kube/connect.ts';
 import { KubeError } from '../kube/errors.ts';
 import { KubeHttp } from '../kube/http.ts';
+import { isLoopback } from '../loopback.ts';
 import { CliError, UsageError } from './errors.ts';
 
 export type Query = Record<string, string | number | undefined>;
@@ -299,12 +300,6 @@ async function direct(o: ConnectionOptions): Promise<Connected> {
     return fetch(`${base}${path}${qs ? `?${qs}` : ''}`, { headers, signal, redirect: 'manual' });
   };
   return { client: new Client(send, base, token, undefined, token === undefined), namespace };
-}
-
-/** 127.0.0.0/8, ::1 and localhost: a port-forward on this machine. */
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 function lowerFirst(s: string): string {

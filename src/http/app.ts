@@ -1,8 +1,12 @@
-// The HTTP application: health endpoints, metrics, the REST API and the web UI.
-import express, { type Express, type Router } from 'express';
+// The HTTP application: health endpoints, metrics, the REST API and the web UI. API answers are
+// never cached nor content-sniffed. Without authentication (--auth=none, loopback only) the API
+// and UI answer only requests addressed to a loopback name: a web page whose own name resolves
+// to 127.0.0.1 (DNS rebinding) would otherwise read history from the user's browser.
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Registry } from 'prom-client';
+import { hostOfHeader, isLoopback } from '../loopback.ts';
 import type { Readiness } from './health.ts';
-import { errorHandler } from './problem.ts';
+import { errorHandler, sendProblem } from './problem.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -12,9 +16,38 @@ export interface AppDeps {
   ui?: Router;
   /** Logs unexpected errors of API requests. */
   logError?: (err: unknown) => void;
+  /** Answer the API and UI only for a loopback Host header (set with --auth=none). */
+  loopbackHostOnly?: boolean;
 }
 
-export function createApp({ registry, readiness, api, ui, logError }: AppDeps): Express {
+const apiHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+const loopbackHost: RequestHandler = (req, res, next) => {
+  const host = hostOfHeader(req.headers.host);
+  if (isLoopback(host)) {
+    next();
+    return;
+  }
+  sendProblem(res, {
+    type: 'about:blank',
+    title: 'Misdirected request',
+    status: 421,
+    detail: `this operator runs without authentication and answers only requests addressed to localhost, 127.0.0.1 or [::1], not to '${req.headers.host ?? ''}'; open it by one of those names`,
+  });
+};
+
+export function createApp({
+  registry,
+  readiness,
+  api,
+  ui,
+  logError,
+  loopbackHostOnly,
+}: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -32,7 +65,8 @@ export function createApp({ registry, readiness, api, ui, logError }: AppDeps): 
     registry.metrics().then((text) => res.type(registry.contentType).send(text), next);
   });
 
-  if (api) app.use('/api/v1', api);
+  if (loopbackHostOnly) app.use(loopbackHost);
+  if (api) app.use('/api/v1', apiHeaders, api);
   if (ui) app.use(ui);
   if (api || ui) app.use(errorHandler(logError ?? (() => {})));
   return app;

@@ -7,14 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Response } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ApiError,
-  Client,
-  connect,
-  isLoopback,
-  type ConnectionOptions,
-} from '../../src/cli/client.ts';
+import { ApiError, Client, connect, type ConnectionOptions } from '../../src/cli/client.ts';
 import { UsageError } from '../../src/cli/errors.ts';
+import { isLoopback } from '../../src/loopback.ts';
 
 const proxy = { namespace: 'hindsight-system', service: 'hindsight' };
 
