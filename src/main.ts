@@ -253,7 +253,7 @@ async function run(options: Options, log: Logger): Promise<void> {
   const api = apiRouter({
     queries: queries.json,
     scopes: currentScopes,
-    auth: options.auth === 'token' ? new KubeAuth(http) : null,
+    auth: options.auth === 'token' ? new KubeAuth(http, { metrics: metrics.api.auth }) : null,
     streams,
     backups,
     metrics: metrics.api,

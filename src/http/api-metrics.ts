@@ -1,6 +1,7 @@
 // Prometheus measurements of the history API, by route pattern (never by raw path, which
 // would make a time series per object uid).
 import type { RequestHandler } from 'express';
+import type { AuthMetrics } from './auth.ts';
 
 export interface ApiMetrics {
   /** One answered request: its route pattern, status code and duration. */
@@ -9,6 +10,8 @@ export interface ApiMetrics {
   openStreams: (n: number) => void;
   /** One backup request and how it ended. */
   backup: (result: 'sent' | 'forbidden' | 'busy' | 'failed', bytes?: number) => void;
+  /** What authenticating and authorizing callers asked the API server (auth.ts). */
+  auth: AuthMetrics;
 }
 
 /** Measures every request of the router it is mounted before, once its answer is over. */

@@ -1,6 +1,8 @@
 // Authentication and authorization through Kubernetes: callers present a bearer token, checked
 // with a TokenReview, and see history only of the resources and namespaces their RBAC lets them
-// read now (SubjectAccessReviews). Answers are cached briefly, per token and per caller.
+// read now (SubjectAccessReviews). Answers are cached briefly (least recently used evicted first),
+// per token and per caller's full user info. A client address whose tokens keep being refused is
+// throttled before it can make the operator send a TokenReview per made-up token.
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { KubeHttp } from '../kube/http.ts';
@@ -33,92 +35,195 @@ interface Cached<T> {
   value: Promise<T>;
 }
 
+export type ReviewKind = 'TokenReview' | 'SubjectAccessReview';
+
+/** Counts of what the operator asked the API server, for its metrics. */
+export interface AuthMetrics {
+  review(kind: ReviewKind, result: 'accepted' | 'refused' | 'error'): void;
+  /** A request refused for its address's refused tokens, without a TokenReview. */
+  throttled(): void;
+}
+
 export interface KubeAuthOptions {
   ttlMs?: number;
   now?: () => number;
+  /** Entries of each cache (tokens, reviews); the least recently used go first. */
+  maxEntries?: number;
+  /** Refused tokens per client address and minute before it is throttled. */
+  refusedPerMinute?: number;
+  metrics?: AuthMetrics;
 }
+
+const MINUTE = 60_000;
 
 export class KubeAuth {
   private readonly http: KubeHttp;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly maxEntries: number;
+  private readonly refusedPerMinute: number;
+  private readonly metrics: AuthMetrics | undefined;
   private readonly tokens = new Map<string, Cached<Caller | null>>();
   private readonly reviews = new Map<string, Cached<boolean>>();
+  /** Times of refused tokens in the last minute, by client address. */
+  private readonly refused = new Map<string, number[]>();
 
   constructor(http: KubeHttp, opts: KubeAuthOptions = {}) {
     this.http = http;
     this.ttlMs = opts.ttlMs ?? 10_000;
     this.now = opts.now ?? Date.now;
+    this.maxEntries = opts.maxEntries ?? 10_000;
+    this.refusedPerMinute = opts.refusedPerMinute ?? 20;
+    this.metrics = opts.metrics;
   }
 
   private cached<T>(map: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
     const hit = map.get(key);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
-    if (map.size > 10_000) map.clear();
+    if (hit && this.now() - hit.at < this.ttlMs) {
+      // Most recently used last: eviction takes the first.
+      map.delete(key);
+      map.set(key, hit);
+      return hit.value;
+    }
+    map.delete(key);
+    while (map.size >= this.maxEntries) map.delete(map.keys().next().value!);
     const value = load();
     map.set(key, { at: this.now(), value });
     value.catch(() => map.delete(key));
     return value;
   }
 
-  /** The caller a bearer token belongs to, or null when the API server does not accept it. */
-  authenticate(token: string): Promise<Caller | null> {
+  private async review<T>(kind: ReviewKind, ask: () => Promise<T>, ok: (t: T) => boolean) {
+    try {
+      const answer = await ask();
+      this.metrics?.review(kind, ok(answer) ? 'accepted' : 'refused');
+      return answer;
+    } catch (err) {
+      this.metrics?.review(kind, 'error');
+      throw err;
+    }
+  }
+
+  /** Refused tokens of `client` within the last minute. */
+  private refusals(client: string): number[] {
+    const since = this.now() - MINUTE;
+    const times = (this.refused.get(client) ?? []).filter((t) => t > since);
+    if (times.length === 0) this.refused.delete(client);
+    else this.refused.set(client, times);
+    return times;
+  }
+
+  /**
+   * The caller a bearer token belongs to, or null when the API server does not accept it. From a
+   * `client` address whose tokens were refused too often in the last minute, a token not already
+   * known is refused with a 429 without asking the API server.
+   */
+  authenticate(token: string, client = ''): Promise<Caller | null> {
     const key = createHash('sha256').update(token).digest('hex');
-    return this.cached(this.tokens, key, async () => {
-      const review = await this.http.request<{
-        status?: {
-          authenticated?: boolean;
-          user?: {
-            username?: string;
-            uid?: string;
-            groups?: string[];
-            extra?: Record<string, string[]>;
-          };
-        };
-      }>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
-        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
-      });
-      const u = review.status?.user;
-      if (!review.status?.authenticated || !u?.username) return null;
-      return { user: u.username, groups: u.groups ?? [], uid: u.uid, extra: u.extra };
+    const known = this.tokens.get(key);
+    if (!known || this.now() - known.at >= this.ttlMs) {
+      const times = this.refusals(client);
+      if (times.length >= this.refusedPerMinute) {
+        this.metrics?.throttled();
+        const wait = Math.max(1, Math.ceil((times[0]! + MINUTE - this.now()) / 1000));
+        return Promise.reject(
+          new ProblemError(
+            429,
+            'Too Many Requests',
+            `${times.length} bearer tokens from ${client || 'this address'} were refused in the last minute; try again in ${wait} s with a valid token`,
+          ),
+        );
+      }
+    }
+    const caller = this.cached(this.tokens, key, () => this.tokenReview(token));
+    return caller.then((c) => {
+      if (c === null) this.noteRefused(client);
+      return c;
     });
+  }
+
+  private noteRefused(client: string): void {
+    const times = this.refusals(client);
+    times.push(this.now());
+    this.refused.delete(client);
+    this.refused.set(client, times);
+    while (this.refused.size > this.maxEntries)
+      this.refused.delete(this.refused.keys().next().value!);
+  }
+
+  private tokenReview(token: string): Promise<Caller | null> {
+    return this.review(
+      'TokenReview',
+      async () => {
+        const review = await this.http.request<{
+          status?: {
+            authenticated?: boolean;
+            user?: {
+              username?: string;
+              uid?: string;
+              groups?: string[];
+              extra?: Record<string, string[]>;
+            };
+          };
+        }>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+        });
+        const u = review.status?.user;
+        if (!review.status?.authenticated || !u?.username) return null;
+        return { user: u.username, groups: u.groups ?? [], uid: u.uid, extra: u.extra };
+      },
+      (c) => c !== null,
+    );
   }
 
   /** Whether the caller may `verb` the resource in the namespace ('' = all namespaces or cluster-scoped). */
   can(caller: Caller, verb: Verb, r: Scope): Promise<boolean> {
+    // The whole user info: two tokens of one name with other groups, uid or extra (a
+    // ServiceAccount's Pod binding, an impersonation's scopes) may be allowed differently.
+    const extra = Object.entries(caller.extra ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
     const key = JSON.stringify([
       caller.user,
+      caller.uid ?? '',
       caller.groups,
+      extra,
       verb,
       r.group,
       r.resource,
       r.namespace,
     ]);
-    return this.cached(this.reviews, key, async () => {
-      const review = await this.http.request<{ status?: { allowed?: boolean } }>(
-        'POST',
-        '/apis/authorization.k8s.io/v1/subjectaccessreviews',
-        {
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SubjectAccessReview',
-            spec: {
-              user: caller.user,
-              groups: caller.groups,
-              uid: caller.uid,
-              extra: caller.extra,
-              resourceAttributes: {
-                verb,
-                group: r.group,
-                resource: r.resource,
-                ...(r.namespace ? { namespace: r.namespace } : {}),
-              },
+    return this.cached(this.reviews, key, () =>
+      this.review(
+        'SubjectAccessReview',
+        () => this.accessReview(caller, verb, r),
+        (a) => a,
+      ),
+    );
+  }
+
+  private async accessReview(caller: Caller, verb: Verb, r: Scope): Promise<boolean> {
+    const review = await this.http.request<{ status?: { allowed?: boolean } }>(
+      'POST',
+      '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+      {
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: {
+            user: caller.user,
+            groups: caller.groups,
+            uid: caller.uid,
+            extra: caller.extra,
+            resourceAttributes: {
+              verb,
+              group: r.group,
+              resource: r.resource,
+              ...(r.namespace ? { namespace: r.namespace } : {}),
             },
           },
         },
-      );
-      return review.status?.allowed === true;
-    });
+      },
+    );
+    return review.status?.allowed === true;
   }
 
   /**
@@ -200,19 +305,25 @@ export function requireCaller(auth: KubeAuth): RequestHandler {
         ),
       );
     }
-    auth.authenticate(m[1]!).then((caller) => {
-      if (!caller) {
-        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-        return next(
-          new ProblemError(
-            401,
-            'Unauthorized',
-            'the Kubernetes API server does not accept this bearer token',
-          ),
-        );
-      }
-      res.locals.caller = caller;
-      next();
-    }, next);
+    auth.authenticate(m[1]!, req.socket?.remoteAddress ?? '').then(
+      (caller) => {
+        if (!caller) {
+          res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+          return next(
+            new ProblemError(
+              401,
+              'Unauthorized',
+              'the Kubernetes API server does not accept this bearer token',
+            ),
+          );
+        }
+        res.locals.caller = caller;
+        next();
+      },
+      (err: unknown) => {
+        if (err instanceof ProblemError && err.status === 429) res.set('Retry-After', '60');
+        next(err);
+      },
+    );
   };
 }

@@ -161,6 +161,17 @@ export function createMetrics(version: string): Metrics {
     help: 'Bytes of backups sent.',
     registers,
   });
+  const authReviews = new Counter({
+    name: 'hindsight_api_auth_reviews_total',
+    help: 'TokenReviews and SubjectAccessReviews the API sent the Kubernetes API server (cache misses), by result (accepted, refused, error).',
+    labelNames: ['review', 'result'],
+    registers,
+  });
+  const authThrottled = new Counter({
+    name: 'hindsight_api_auth_throttled_total',
+    help: 'Requests answered 429 without a TokenReview: their address had too many tokens refused in the last minute.',
+    registers,
+  });
   const sinkLabels = ['sink'] as const;
   const sinkRecords = new Counter({
     name: 'hindsight_sink_records_delivered_total',
@@ -277,6 +288,10 @@ export function createMetrics(version: string): Metrics {
       backup: (result, bytes) => {
         apiBackups.inc({ result });
         if (bytes) apiBackupBytes.inc(bytes);
+      },
+      auth: {
+        review: (review, result) => authReviews.inc({ review, result }),
+        throttled: () => authThrottled.inc(),
       },
     },
   };

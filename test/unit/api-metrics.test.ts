@@ -21,6 +21,7 @@ const seen: [string, number][] = [];
 const metrics: ApiMetrics = {
   request: (route, code) => seen.push([route, code]),
   openStreams: () => {},
+  auth: { review: () => {}, throttled: () => {} },
   backup: () => {},
 };
 

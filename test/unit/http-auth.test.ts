@@ -1,9 +1,12 @@
 // requireCaller: which headers carry the caller's bearer token. Through the kube-apiserver's
 // service proxy `Authorization` is removed, so the CLI's copy in X-Hindsight-Authorization counts.
+// KubeAuth's caches and throttle, over a stand-in for the API server's review endpoints (the real
+// reviews are tested against the local control plane in test/integration/api.test.ts).
 import type { Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
-import { requireCaller, type Caller, type KubeAuth } from '../../src/http/auth.ts';
+import { KubeAuth, requireCaller, type Caller } from '../../src/http/auth.ts';
 import { ProblemError } from '../../src/http/problem.ts';
+import type { KubeHttp } from '../../src/kube/http.ts';
 
 const TOKENS: Record<string, Caller> = {
   good: { user: 'system:serviceaccount:shop:reader', groups: ['system:serviceaccounts'] },
@@ -58,5 +61,101 @@ describe('requireCaller', () => {
       expect(r.error?.status).toBe(401);
       expect(r.error?.message).toMatch(/Authorization header.*X-Hindsight-Authorization/);
     }
+  });
+});
+
+describe('KubeAuth', () => {
+  /** Stands in for the API server's review endpoints; records every review asked. */
+  function reviewer(allowed: (spec: Record<string, unknown>) => boolean) {
+    const asked: Record<string, unknown>[] = [];
+    const http = {
+      request: (_method: string, path: string, o: { body: { spec: Record<string, unknown> } }) => {
+        asked.push({ path, ...o.body.spec });
+        if (path.endsWith('/tokenreviews')) {
+          const token = o.body.spec.token as string;
+          return Promise.resolve({
+            status: TOKENS[token]
+              ? { authenticated: true, user: { username: TOKENS[token].user, groups: [] } }
+              : { authenticated: false },
+          });
+        }
+        return Promise.resolve({ status: { allowed: allowed(o.body.spec) } });
+      },
+    } as unknown as KubeHttp;
+    return { http, asked };
+  }
+  const scope = { group: '', resource: 'pods', namespace: 'shop' };
+
+  it('keys access reviews by the whole user info: uid and extra too', async () => {
+    const { http, asked } = reviewer((spec) => spec.uid === 'pod-bound');
+    const auth = new KubeAuth(http);
+    const base = { user: 'system:serviceaccount:shop:app', groups: ['system:serviceaccounts'] };
+    expect(await auth.can({ ...base, uid: 'pod-bound' }, 'list', scope)).toBe(true);
+    expect(await auth.can({ ...base, uid: 'other' }, 'list', scope)).toBe(false);
+    expect(await auth.can({ ...base, uid: 'other', extra: { scopes: ['x'] } }, 'list', scope)).toBe(
+      false,
+    );
+    // Same user info, extra in another key order: one cached answer.
+    const a = { ...base, uid: 'u', extra: { a: ['1'], b: ['2'] } };
+    const b = { ...base, uid: 'u', extra: { b: ['2'], a: ['1'] } };
+    await auth.can(a, 'list', scope);
+    await auth.can(b, 'list', scope);
+    expect(asked).toHaveLength(4);
+  });
+
+  it('evicts the least recently used answer when full, not everything', async () => {
+    const { http, asked } = reviewer(() => true);
+    const auth = new KubeAuth(http, { maxEntries: 2 });
+    const caller = { user: 'jane', groups: [] };
+    const ns = (namespace: string) => ({ ...scope, namespace });
+    await auth.can(caller, 'list', ns('a'));
+    await auth.can(caller, 'list', ns('b'));
+    await auth.can(caller, 'list', ns('a')); // a is now the most recent
+    await auth.can(caller, 'list', ns('c')); // evicts b
+    await auth.can(caller, 'list', ns('a'));
+    expect(asked.map((x) => (x.resourceAttributes as { namespace: string }).namespace)).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+    await auth.can(caller, 'list', ns('b'));
+    expect(asked).toHaveLength(4);
+  });
+
+  it('throttles an address whose tokens keep being refused, and counts what it asked', async () => {
+    const { http, asked } = reviewer(() => true);
+    let now = 1_000_000;
+    const counted: string[] = [];
+    const auth = new KubeAuth(http, {
+      now: () => now,
+      refusedPerMinute: 3,
+      metrics: {
+        review: (kind, result) => counted.push(`${kind}:${result}`),
+        throttled: () => counted.push('throttled'),
+      },
+    });
+    for (let i = 0; i < 3; i++)
+      expect(await auth.authenticate(`bogus-${i}`, '10.0.0.9')).toBeNull();
+    const throttled = await auth.authenticate('bogus-3', '10.0.0.9').catch((e: unknown) => e);
+    expect(throttled).toBeInstanceOf(ProblemError);
+    expect((throttled as ProblemError).status).toBe(429);
+    expect((throttled as ProblemError).message).toBe(
+      '3 bearer tokens from 10.0.0.9 were refused in the last minute; try again in 60 s with a valid token',
+    );
+    expect(asked).toHaveLength(3);
+    // Another address is not affected; a minute later the first one may try again.
+    expect(await auth.authenticate('good', '10.0.0.10')).toEqual(
+      expect.objectContaining({ user: TOKENS.good!.user }),
+    );
+    now += 60_001;
+    expect(await auth.authenticate('good', '10.0.0.9')).not.toBeNull();
+    expect(counted).toEqual([
+      'TokenReview:refused',
+      'TokenReview:refused',
+      'TokenReview:refused',
+      'throttled',
+      'TokenReview:accepted',
+      'TokenReview:accepted',
+    ]);
   });
 });
