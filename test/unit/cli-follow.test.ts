@@ -113,9 +113,9 @@ describe('follow', () => {
     expect(new URL(requests[0]!.url!, 'http://x').searchParams.toString()).toBe(
       'namespace=shop&kinds=Deployment%2CEvent&since=0',
     );
-    // The token goes in both headers: the API server's proxy removes Authorization.
+    // Straight to the operator: the token in Authorization only (the copy is for the proxy).
     expect(requests[0]!.headers.authorization).toBe('Bearer t0ken');
-    expect(requests[0]!.headers['x-hindsight-authorization']).toBe('Bearer t0ken');
+    expect(requests[0]!.headers['x-hindsight-authorization']).toBeUndefined();
     expect(notes).toHaveLength(3);
     expect(notes[0]).toMatch(/^the stream was interrupted \(.+\); resuming after seq 2$/);
   });
