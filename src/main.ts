@@ -78,11 +78,13 @@ function listen(app: ReturnType<typeof createApp>, options: Options): Promise<Se
 function startRetention(
   db: Db,
   options: Options,
+  reservedBytes: () => number,
   metrics: Metrics,
   log: Logger,
 ): () => Promise<void> {
   const retention = new Retention(db, {
     maxBytes: options.maxDisk,
+    reservedBytes,
     sinkMaxHoldMs: options.sinkMaxHoldMs,
     gapMaxAgeMs: DEFAULT_MAX_AGE_MS * 4,
   });
@@ -223,9 +225,12 @@ async function run(options: Options, log: Logger): Promise<void> {
     log: log.child({ component: 'rollouts' }),
   });
   rollouts.start();
+  // A backup being sent counts in the volume's budget while its file exists.
+  const backups = new Backups(dbPath, join(dataDir, 'backups'), { maxDisk: options.maxDisk });
   const stopRetention = startRetention(
     writerDb,
     options,
+    () => backups.reservedBytes(),
     metrics,
     log.child({ component: 'retention' }),
   );
@@ -248,7 +253,6 @@ async function run(options: Options, log: Logger): Promise<void> {
     { head: () => head.head(), since: (...a) => queries.since(...a) },
     { onCount: (n) => metrics.api.openStreams(n) },
   );
-  const backups = new Backups(dbPath, join(dataDir, 'backups'));
   await backups.clean();
   const api = apiRouter({
     queries: queries.json,

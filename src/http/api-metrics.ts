@@ -9,7 +9,7 @@ export interface ApiMetrics {
   /** Live streams open now. */
   openStreams: (n: number) => void;
   /** One backup request and how it ended. */
-  backup: (result: 'sent' | 'forbidden' | 'busy' | 'failed', bytes?: number) => void;
+  backup: (result: 'sent' | 'forbidden' | 'busy' | 'no-room' | 'failed', bytes?: number) => void;
   /** What authenticating and authorizing callers asked the API server (auth.ts). */
   auth: AuthMetrics;
 }

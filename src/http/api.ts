@@ -1,6 +1,6 @@
 // The REST API under /api/v1: validate input, authorize, call a store query, shape the answer.
 import { Router, type Request, type Response } from 'express';
-import type { Backups } from '../store/backup.ts';
+import { BackupRefused, type Backups } from '../store/backup.ts';
 import {
   DEFAULT_TIMELINE_ROWS,
   MAX_TIMELINE_ROWS,
@@ -335,7 +335,16 @@ export function apiRouter(deps: ApiDeps): Router {
           'another backup is being taken; try again when it is done',
         );
       }
-      const b = await backups.take();
+      const b = await backups.take().catch((err: unknown) => {
+        if (!(err instanceof BackupRefused)) throw err;
+        deps.metrics?.backup(err.status === 507 ? 'no-room' : 'busy');
+        if (err.status === 503) res.set('Retry-After', '30');
+        throw new ProblemError(
+          err.status,
+          err.status === 507 ? 'Insufficient storage' : 'Backup in progress',
+          err.message,
+        );
+      });
       const stamp = new Date(now()).toISOString().replace(/[:.]/g, '-');
       res.sendFile(
         b.file,

@@ -152,7 +152,7 @@ export function createMetrics(version: string): Metrics {
   });
   const apiBackups = new Counter({
     name: 'hindsight_api_backups_total',
-    help: 'Backup downloads asked for, by result (sent, forbidden, busy, failed).',
+    help: 'Backup downloads asked for, by result (sent, forbidden, busy, no-room, failed).',
     labelNames: ['result'],
     registers,
   });

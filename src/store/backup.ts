@@ -3,9 +3,18 @@
 // of a schema this version knows, and puts it in place of the data directory's database,
 // keeping the database it replaces.
 import { existsSync, mkdirSync, openSync, fsyncSync, closeSync, statSync } from 'node:fs';
-import { copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  statfs,
+  writeFile,
+} from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -59,46 +68,148 @@ export function takeBackup(source: string, destination: string): Promise<BackupI
   });
 }
 
+/** A backup refused before it starts: `status` is the HTTP status the API answers with. */
+export class BackupRefused extends StoreError {
+  override name = 'BackupRefused';
+  readonly status: 503 | 507;
+
+  constructor(status: 503 | 507, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface BackupsOptions {
+  /** The volume's byte budget (--max-disk): the database and a backup together stay within it. */
+  maxDisk?: number | null;
+  /** Bytes free for this process on the volume holding `dir` (statfs by default). */
+  freeBytes?: (dir: string) => Promise<number>;
+}
+
+/** A backup's own files in its folder; nothing else there is removed. */
+const BACKUP_FILE = /^backup-[0-9a-f]{12}\.db(-journal)?$/;
+/** Room a backup leaves on the volume beyond its own size: the recorder goes on writing. */
+const HEADROOM = 1.1;
+
+async function statfsFree(dir: string): Promise<number> {
+  const st = await statfs(dir);
+  return Number(st.bavail) * Number(st.bsize);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
 /**
  * Backups taken for the API, one at a time, into a folder of the data directory (the volume
- * that has room for the database; a pod's /tmp often has not).
+ * that has room for the database; a pod's /tmp often has not). One backup file exists at a time,
+ * from before it is taken until it is sent; it is refused before it starts when the volume has
+ * not room for it, or when it would take the volume past --max-disk, and it counts in that
+ * budget while it exists (see `reservedBytes`).
  */
 export class Backups {
   private readonly source: string;
   private readonly dir: string;
+  private readonly maxDisk: number | null;
+  private readonly freeBytes: (dir: string) => Promise<number>;
   private running = false;
+  private reserved = 0;
 
-  constructor(source: string, dir: string) {
+  constructor(source: string, dir: string, opts: BackupsOptions = {}) {
     this.source = source;
     this.dir = dir;
+    this.maxDisk = opts.maxDisk ?? null;
+    this.freeBytes = opts.freeBytes ?? statfsFree;
   }
 
-  /** Removes backups a previous process left behind (it stopped while sending one). */
+  /**
+   * Removes the backup files a previous process left behind (it stopped while sending one), and
+   * the folder if that leaves it empty; anything else in it stays.
+   */
   async clean(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const n of names) if (BACKUP_FILE.test(n)) await rm(join(this.dir, n), { force: true });
+    await rmdir(this.dir).catch(() => {});
   }
 
+  /** Whether a backup is being taken or sent. */
   get busy(): boolean {
     return this.running;
   }
 
-  /** Takes a backup; the caller sends it and then calls `release` to delete the file. */
+  /** Bytes of the backup being taken or sent (its expected size until it is written). */
+  reservedBytes(): number {
+    return this.reserved;
+  }
+
+  /**
+   * Takes a backup; the caller sends it and then calls `release`, which deletes the file and
+   * lets the next backup start.
+   */
   async take(): Promise<BackupInfo & { release: () => Promise<void> }> {
-    if (this.running) throw new StoreError('a backup is being taken already');
+    if (this.running) throw new BackupRefused(503, 'a backup is being taken or sent already');
     this.running = true;
-    try {
-      mkdirSync(this.dir, { recursive: true });
-      const file = join(this.dir, `backup-${randomBytes(6).toString('hex')}.db`);
-      try {
-        const info = await takeBackup(this.source, file);
-        return { ...info, release: () => rm(file, { force: true }) };
-      } catch (err) {
-        await rm(file, { force: true });
-        throw err;
-      }
-    } finally {
+    let file: string | null = null;
+    const done = async () => {
+      if (file) await rm(file, { force: true });
+      this.reserved = 0;
       this.running = false;
+    };
+    try {
+      const used = usedBytesOf(this.source);
+      // VACUUM INTO writes the pages in use, compacted: at most `used`.
+      const need = Math.ceil(used * HEADROOM);
+      // The data directory: the backups' folder is made only for a backup that fits.
+      const free = await this.freeBytes(dirname(this.dir));
+      if (need > free) {
+        throw new BackupRefused(
+          507,
+          `a backup needs about ${mib(need)} free on the history volume and ${mib(free)} is free; make room on the volume (or lower --max-disk so retention keeps less)`,
+        );
+      }
+      if (this.maxDisk !== null && used + need > this.maxDisk) {
+        throw new BackupRefused(
+          507,
+          `a backup of ${mib(used)} of history beside the database would take the volume to ${mib(used + need)}, past --max-disk ${mib(this.maxDisk)}; raise --max-disk or let retention keep less`,
+        );
+      }
+      this.reserved = need;
+      mkdirSync(this.dir, { recursive: true });
+      file = join(this.dir, `backup-${randomBytes(6).toString('hex')}.db`);
+      const info = await takeBackup(this.source, file);
+      this.reserved = info.bytes;
+      let released = false;
+      return {
+        ...info,
+        release: async () => {
+          if (released) return;
+          released = true;
+          await done();
+        },
+      };
+    } catch (err) {
+      await done();
+      throw err;
     }
+  }
+}
+
+/** Bytes of the database at `path` in use (pages not on the free list). */
+function usedBytesOf(path: string): number {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    return (pages - free) * pageSize;
+  } finally {
+    db.close();
   }
 }
 

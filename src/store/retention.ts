@@ -23,6 +23,8 @@ export interface RetentionResult {
 export interface RetentionOptions {
   /** Byte budget of the database file; null for none. */
   maxBytes: number | null;
+  /** Bytes on the volume the budget also covers besides the database: a backup being sent. */
+  reservedBytes?: () => number;
   /** Gaps older than this are removed. */
   gapMaxAgeMs: number;
   /**
@@ -50,6 +52,7 @@ export class Retention {
       chunk: 500,
       yieldFn: () => new Promise((r) => setImmediate(r)),
       sinkMaxHoldMs: null,
+      reservedBytes: () => 0,
       ...opts,
     };
     const keepHead = 'NOT (o.deleted_at IS NULL AND v.seq = o.last_seq)';
@@ -239,7 +242,7 @@ export class Retention {
     // By bytes, oldest first, versions and occurrences interleaved by time.
     const budget = this.o.maxBytes;
     if (budget !== null) {
-      const target = Math.floor(budget * 0.9);
+      const target = Math.floor(budget * 0.9) - this.o.reservedBytes();
       while (this.usedBytes() > target) {
         const n = tx(() => {
           const tv = this.s.oldestVersionTime.get()?.t ?? null;

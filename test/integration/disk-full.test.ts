@@ -1,8 +1,9 @@
-// A full disk makes the operator not ready but keeps it alive; recording resumes, without loss,
-// when space returns. The history volume is a small tmpfs, which needs root to mount.
+// A full disk makes the operator not ready but keeps it alive, and refuses a backup it has no
+// room for; recording resumes, without loss, when space returns. The history volume is a small
+// tmpfs, which needs root to mount.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -48,12 +49,13 @@ function fill(path: string): void {
 
 // Skipped where a tmpfs cannot be mounted (not root): the behaviour needs a real full file system.
 it.skipIf(!mounted)(
-  'goes not-ready on a full disk, stays alive, and resumes without loss when space returns',
+  'goes not-ready on a full disk, stays alive, refuses a backup (507), and resumes without loss when space returns',
   async () => {
     const cp = await controlPlane();
     const { namespace: ns, kubeconfig } = await configMapRecording(cp, 'full', cleanup);
     const dataDir = join(volume, 'data');
-    const op = await OperatorProcess.start({ kubeconfig, dataDir });
+    // No authentication: the backup endpoint's own checks are what is tested.
+    const op = await OperatorProcess.start({ kubeconfig, dataDir, args: ['--auth', 'none'] });
     cleanup.push(() => op.stop());
     await waitFor('the watch', 30_000, () =>
       Promise.resolve(op.lines.some((l) => l.msg === 'Started watch')),
@@ -89,6 +91,15 @@ it.skipIf(!mounted)(
     expect(await (await fetch(`${op.url}/metrics`)).text()).toMatch(
       /^hindsight_store_writable 0$/m,
     );
+
+    // No room for a backup: refused before any of it is written.
+    const backup = await fetch(`${op.url}/api/v1/backup`);
+    expect(backup.status).toBe(507);
+    expect(((await backup.json()) as { detail: string }).detail).toMatch(
+      /^a backup needs about [\d.]+ MiB free on the history volume and [\d.]+ MiB is free/,
+    );
+    const folder = join(dataDir, 'backups');
+    expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
 
     rmSync(filler);
     await waitFor('/readyz to recover', 30_000, async () => (await ready()).status === 200);

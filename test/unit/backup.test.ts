@@ -1,7 +1,15 @@
 // Backup and restore of the history volume on real SQLite files: a backup taken while the
 // recorder writes is a consistent snapshot that answers the same queries; restore refuses what
 // is not a Hindsight history of a known schema and a database in use, and keeps what it replaces.
-import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/kube/reflector.ts';
 import { Recorder } from '../../src/recorder/recorder.ts';
 import {
+  BackupRefused,
   Backups,
   inspectHistoryFile,
   restoreDatabase,
@@ -97,16 +106,52 @@ describe('backup', () => {
     expect(snapshot(dbPath, Infinity).length).toBe(500);
   });
 
-  it('takes one backup at a time and removes its file when released', async () => {
+  it('keeps one backup file at a time, until it is sent, counted as reserved bytes meanwhile', async () => {
     const backups = new Backups(dbPath, join(dir, 'backups'));
     const first = backups.take();
     expect(backups.busy).toBe(true);
-    await expect(backups.take()).rejects.toThrow(/being taken already/);
+    await expect(backups.take()).rejects.toThrow(/being taken or sent already/);
     const b = await first;
-    expect(backups.busy).toBe(false);
+    // Being sent: still busy, its file still there and counted.
+    expect(backups.busy).toBe(true);
+    await expect(backups.take()).rejects.toMatchObject({ status: 503 });
     expect(readdirSync(join(dir, 'backups'))).toHaveLength(1);
+    expect(backups.reservedBytes()).toBe(b.bytes);
     await b.release();
+    expect(backups.busy).toBe(false);
+    expect(backups.reservedBytes()).toBe(0);
     expect(readdirSync(join(dir, 'backups'))).toHaveLength(0);
+    await (await backups.take()).release();
+  });
+
+  it('refuses a backup the volume has no room for, or that would pass --max-disk, before writing', async () => {
+    const folder = join(dir, 'backups');
+    const full = new Backups(dbPath, folder, { freeBytes: () => Promise.resolve(4096) });
+    const noRoom = await full.take().catch((e: unknown) => e);
+    expect(noRoom).toBeInstanceOf(BackupRefused);
+    expect((noRoom as BackupRefused).status).toBe(507);
+    expect((noRoom as Error).message).toMatch(
+      /^a backup needs about [\d.]+ MiB free on the history volume and 0\.0 MiB is free; make room/,
+    );
+    expect(full.busy).toBe(false);
+    const budget = new Backups(dbPath, folder, { maxDisk: statSync(dbPath).size });
+    await expect(budget.take()).rejects.toThrow(/past --max-disk/);
+    expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
+  });
+
+  it('removes at start-up only the backup files it made, never the rest of the folder', async () => {
+    const folder = join(dir, 'backups');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'backup-0123456789ab.db'), 'left over');
+    writeFileSync(join(folder, 'backup-0123456789ab.db-journal'), 'left over');
+    writeFileSync(join(folder, 'notes.txt'), 'not ours');
+    const backups = new Backups(dbPath, folder);
+    await backups.clean();
+    expect(readdirSync(folder)).toEqual(['notes.txt']);
+    rmSync(join(folder, 'notes.txt'));
+    await backups.clean();
+    expect(existsSync(folder)).toBe(false);
+    await backups.clean();
   });
 });
 

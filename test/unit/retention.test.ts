@@ -150,4 +150,30 @@ describe('Retention', () => {
     const o = reader.objects({ name: 'o7' })[0]!;
     for (const v of reader.versions(o.id)) expect(() => reader.bodyAt(o.id, v.seq)).not.toThrow();
   });
+
+  it('counts a backup being sent in the byte budget: the database is kept smaller meanwhile', async () => {
+    const budget = 4 * 1024 * 1024;
+    let reserved = 0;
+    const retention = new Retention(db, {
+      maxBytes: budget,
+      gapMaxAgeMs: HOUR,
+      chunk: 200,
+      reservedBytes: () => reserved,
+    });
+    let time = 1_800_000_000_000;
+    for (let round = 0; round < 30; round++) {
+      const objects = Array.from({ length: 100 }, (_, i) =>
+        cm(`o${i}`, randomBytes(1500).toString('base64')),
+      );
+      await write((time += 60_000), ...objects);
+      await retention.run(time);
+    }
+    const alone = retention.usedBytes();
+    expect(alone).toBeGreaterThan(budget / 2);
+    reserved = 2 * 1024 * 1024;
+    await retention.run(time);
+    const beside = retention.usedBytes();
+    expect(beside + reserved).toBeLessThanOrEqual(budget * 0.9);
+    expect(beside).toBeLessThan(alone);
+  });
 });
