@@ -1,7 +1,9 @@
-// How `hindsight track` prints: on a terminal, short times, colour and a compact status per
-// object (replicas up-to-date/available, each new Pod's state); to a pipe or file, the same lines
-// with full RFC 3339 times and no ANSI codes (what CI logs keep); with -o json, one JSON object
-// per line (status, event, log, warning, result).
+// How `hindsight track` prints: on a terminal, a live block at the bottom with one line per
+// object still tracked (its state and compact status: replicas up-to-date/available, each new
+// Pod's state), redrawn in place, with Events, logs and each object's end scrolling above it in
+// short times and colour; to a pipe or file, every status as a line too, with full RFC 3339 times
+// and no ANSI codes (what CI logs keep); with -o json, one JSON object per line (status, event,
+// log, warning, result).
 import type {
   Result,
   StatusUpdate,
@@ -84,16 +86,56 @@ export function trackPrinter(
     const iso = new Date(ms).toISOString();
     return tty ? paint(out, 'dim', iso.slice(11, 19)) : iso;
   };
+  // The live block (terminal only): its lines by object, and how many are on the screen now.
+  const live = new Map<string, string>();
+  let drawn = 0;
+  const erase = () => {
+    if (drawn > 0) out.write(`\u001b[${drawn}A\r\u001b[J`);
+    drawn = 0;
+  };
+  const draw = () => {
+    for (const l of live.values()) out.write(`${l}\n`);
+    drawn = live.size;
+  };
+  /** Writes lines above the live block. */
+  const above = (text: string) => {
+    erase();
+    out.write(text);
+    draw();
+  };
   const line = (t: Target, text: string, at = now()) =>
-    out.write(`${stamp(at)} ${paint(out, 'bold', ref(t))} ${text}\n`);
+    above(`${stamp(at)} ${paint(out, 'bold', ref(t))} ${text}\n`);
+  const stateWord = (s: StatusUpdate) =>
+    s.state === 'ready' ? 'ready' : s.state === 'failed' ? 'failing' : 'waiting';
   const state = (s: StatusUpdate) =>
-    s.state === 'ready'
-      ? paint(out, 'green', 'ready')
-      : s.state === 'failed'
-        ? paint(out, 'red', 'failing')
-        : paint(out, 'yellow', 'waiting');
+    paint(
+      out,
+      s.state === 'ready' ? 'green' : s.state === 'failed' ? 'red' : 'yellow',
+      stateWord(s),
+    );
+  /** One line of the block, cut to the terminal's width so that it never wraps. */
+  const blockLine = (t: Target, s: StatusUpdate) => {
+    const width = Math.max(20, (out.columns ?? 80) - 1);
+    const head = `${ref(t)} ${stateWord(s)}: `;
+    const compact = compactStatus(s);
+    let rest = `${s.message}${compact ? `  [${compact}]` : ''}`;
+    if (head.length + rest.length > width) {
+      rest = `${rest.slice(0, Math.max(0, width - head.length - 1))}…`;
+    }
+    return `${paint(out, 'bold', ref(t))} ${state(s)}: ${rest}`;
+  };
+  const finish = (t: Target, text: string) => {
+    live.delete(ref(t));
+    line(t, text);
+  };
   return {
     status: (t, s) => {
+      if (tty) {
+        live.set(ref(t), blockLine(t, s));
+        erase();
+        draw();
+        return;
+      }
       const compact = compactStatus(s);
       line(
         t,
@@ -117,9 +159,9 @@ export function trackPrinter(
     },
     warning: (t, message) => line(t, `${paint(out, 'yellow', 'warning')}: ${message}`),
     ready: (t, r) =>
-      line(t, `${paint(out, 'green', 'READY')} in ${duration(r.durationMs)}: ${r.message}`),
+      finish(t, `${paint(out, 'green', 'READY')} in ${duration(r.durationMs)}: ${r.message}`),
     failed: (t, r) =>
-      line(t, `${paint(out, 'red', 'FAILED')} after ${duration(r.durationMs)}: ${r.message}`),
+      finish(t, `${paint(out, 'red', 'FAILED')} after ${duration(r.durationMs)}: ${r.message}`),
     done: (t, r) => {
       const word = {
         timeout: 'TIMEOUT',
@@ -128,7 +170,7 @@ export function trackPrinter(
         error: 'ERROR',
         stopped: 'STOPPED',
       }[r.outcome as 'timeout'];
-      line(t, `${paint(out, 'red', word ?? r.outcome.toUpperCase())}: ${r.message}`);
+      finish(t, `${paint(out, 'red', word ?? r.outcome.toUpperCase())}: ${r.message}`);
     },
   };
 }
