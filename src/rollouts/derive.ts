@@ -7,7 +7,7 @@
 import type { ChangeRecord, EventRecord, ExportRecord } from '../sinks/record.ts';
 import type { Rollout, RolloutStore, TrackedObject } from '../store/rollouts.ts';
 import { timeOf, type KubeEvent, type KubeObject } from './objects.ts';
-import { classifyEvent, podProblems, type Problem } from './problems.ts';
+import { classifyEvent, podProblems, readinessProblem, type Problem } from './problems.ts';
 import { verdictOf } from './readiness.ts';
 
 export const ROLLOUT_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
@@ -15,6 +15,8 @@ export const ROLLOUT_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 export const DERIVED_FROM = [...ROLLOUT_KINDS, 'ReplicaSet', 'Pod', 'Event'];
 
 const MAX_LISTED = 50;
+/** New Pods whose last state is kept for their probes' windows. */
+const MAX_PODS = 10_000;
 /** A workload first seen this long after its creation was not created then: no rollout for it. */
 const CREATION_WINDOW_MS = 60_000;
 /** How long after its end a rollout still takes in its late Pods and Events. */
@@ -41,6 +43,11 @@ export class RolloutDeriver {
   private readonly store: RolloutStore;
   /** Rollouts that ended within {@link SETTLING_MS}, by workload uid. */
   private readonly ended = new Map<string, { id: number; at: number }>();
+  /**
+   * The last recorded state of new Pods of open rollouts, for their readiness probes' start
+   * windows (kept in memory, the oldest dropped past {@link MAX_PODS}).
+   */
+  private readonly pods = new Map<string, KubeObject>();
 
   constructor(store: RolloutStore) {
     this.store = store;
@@ -138,6 +145,7 @@ export class RolloutDeriver {
     if (!workload) return;
     if (r.change === 'deleted') {
       this.store.deleteObject(r.uid);
+      this.pods.delete(r.uid);
       return;
     }
     const obj = r.object as KubeObject;
@@ -154,6 +162,9 @@ export class RolloutDeriver {
     const open = this.openOrSettling(workload.uid, Date.parse(r.time));
     if (!open || !isNewPod(open, this.store.object(r.uid)!)) return;
     if (!open.pods.includes(r.name) && open.pods.length < MAX_LISTED) open.pods.push(r.name);
+    this.pods.delete(r.uid);
+    this.pods.set(r.uid, obj);
+    if (this.pods.size > MAX_PODS) this.pods.delete(this.pods.keys().next().value!);
     if (open.ended !== null) {
       this.store.update(open);
       return;
@@ -188,8 +199,15 @@ export class RolloutDeriver {
     }
     // Problems of Pods of an older revision are not the rollout's own.
     const fromNewPod = r.involvedObject.kind !== 'Pod' || isNewPod(open, member);
-    const v = classifyEvent(asKubeEvent(r));
-    this.problems(open, fromNewPod && v.kind === 'problem' ? [v.problem] : [], time, r.seq);
+    const e = asKubeEvent(r);
+    const v = classifyEvent(e);
+    let found: Problem | undefined;
+    if (fromNewPod && v.kind === 'problem') found = v.problem;
+    // As track: a readiness failure counts once past the probe's start window.
+    if (fromNewPod && v.kind === 'readiness-failure') {
+      found = readinessProblem(e, this.pods.get(involved), v.container);
+    }
+    this.problems(open, found ? [found] : [], time, r.seq);
   }
 
   /**
@@ -280,6 +298,7 @@ function asKubeEvent(r: EventRecord): KubeEvent {
     reason: r.reason ?? undefined,
     message: r.message ?? undefined,
     type: r.eventType ?? undefined,
+    lastTimestamp: r.time,
     count: 1,
   };
 }

@@ -403,6 +403,61 @@ describe('RolloutDeriver', () => {
     expect(only!.events.map((e) => e.reason)).toEqual(['FailedCreate']);
   });
 
+  it("notes a readiness failure only past the probe's start window, as track does", () => {
+    const startedAt = T0 + 2000;
+    // periodSeconds 10, failureThreshold 3, timeout 1: the window ends 17 s after the start.
+    const probe = { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 10, timeoutSeconds: 1 };
+    apply(
+      change('Deployment', 'web', 'd1', deployment(1, 'app:1', { observedGeneration: 1 }), {
+        change: 'added',
+        at: T0,
+      }),
+      change(
+        'Pod',
+        'web-1-a',
+        'p1',
+        {
+          metadata: { name: 'web-1-a', uid: 'p1', creationTimestamp: new Date(T0).toISOString() },
+          spec: { containers: [{ name: 'app', image: 'app:1', readinessProbe: probe }] },
+          status: {
+            phase: 'Running',
+            containerStatuses: [
+              {
+                name: 'app',
+                ready: false,
+                restartCount: 0,
+                state: { running: { startedAt: new Date(startedAt).toISOString() } },
+              },
+            ],
+          },
+        },
+        {
+          change: 'added',
+          at: T0 + 1000,
+          owners: [
+            { kind: 'ReplicaSet', name: 'web-1', uid: 'rs1' },
+            { kind: 'Deployment', name: 'web', uid: 'd1' },
+          ],
+        },
+      ),
+    );
+    const unhealthy = (at: number) => ({
+      ...event('Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 500', {
+        kind: 'Pod',
+        name: 'web-1-a',
+        uid: 'p1',
+      }),
+      time: new Date(at).toISOString(),
+    });
+    apply(unhealthy(startedAt + 10_000));
+    expect(all()[0]!.problem).toBeNull();
+    apply(unhealthy(startedAt + 30_000));
+    expect(all()[0]).toMatchObject({ outcome: 'in-progress' });
+    expect(all()[0]!.problem).toBe(
+      'ReadinessProbeFailed: Pod web-1-a container app: Readiness probe failed: HTTP probe failed with statuscode: 500',
+    );
+  });
+
   it('marks a rollout superseded by a newer generation, and the open one deleted with its workload', () => {
     apply(
       change('Deployment', 'web', 'd1', deployment(1, 'app:1', done(1)), { change: 'added' }),
