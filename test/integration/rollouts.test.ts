@@ -3,7 +3,7 @@
 // what happened) while the operator records it, and the record derived from the recorded history
 // must agree - outcome, reason, revisions, images, timings. A rollout replaced by the next apply
 // is superseded; a reader without access to a namespace sees none of its rollouts.
-import { AppsV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,7 @@ interface Rollout {
   actor: string | null;
   events: { reason: string; object: string }[];
   pods: string[];
+  problem: string | null;
 }
 
 const ns = uniqueName('rollouts');
@@ -364,6 +365,61 @@ describe('rollouts recorded by the operator', () => {
       q!.events.some((e) => e.reason === 'FailedCreate' && e.object.startsWith('ReplicaSet/')),
     ).toBe(true);
     within(q!, t0, t1);
+  });
+
+  it("a crash loop the kubelet reports is the in-progress rollout's problem, as track fails on it", async () => {
+    await apply(
+      deployment('crash', 'crash:1', {
+        replicas: 1,
+        minReadySeconds: 3600,
+        progressDeadlineSeconds: 7200,
+      }),
+    );
+    let pod = '';
+    await waitFor('the Pod of crash to run', 30_000, async () => {
+      const list = await kubeConfig()
+        .makeApiClient(CoreV1Api)
+        .listNamespacedPod({ namespace: ns, labelSelector: 'app=crash' });
+      pod = list.items.find((p) => p.status?.phase === 'Running')?.metadata?.name ?? '';
+      return pod !== '';
+    });
+    const tracking = track('track', 'deploy/crash', '-n', ns);
+    await new Promise((r) => setTimeout(r, 1500));
+    // As the kubelet reports a container that keeps crashing (kwok leaves Running Pods alone).
+    await cp.kubectl([
+      'patch',
+      'pod',
+      pod,
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: {
+          containerStatuses: [
+            {
+              name: 'app',
+              image: 'crash:1',
+              imageID: '',
+              ready: false,
+              restartCount: 3,
+              started: false,
+              state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s' } },
+            },
+          ],
+        },
+      }),
+    ]);
+    const live = await tracking;
+    expect(live.code).toBe(1);
+    expect(live.out).toContain(`Pod ${pod} container app: CrashLoopBackOff: back-off 40s`);
+    // Recorded: Kubernetes keeps trying, so the rollout is still in progress, with the reason.
+    const [r] = await recorded('Deployment', 'crash', (x) => (x[0]?.problem ?? null) !== null);
+    expect(r).toMatchObject({ outcome: 'in-progress', pods: [pod] });
+    expect(r!.problem).toBe(
+      `CrashLoopBackOff: Pod ${pod} container app: CrashLoopBackOff: back-off 40s`,
+    );
   });
 
   it('a reader without access to a namespace sees none of its rollouts, by list or by id', async () => {
