@@ -19,7 +19,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER 65532:65532
-EXPOSE 8080
+EXPOSE 8443 8080
 VOLUME /data
 ENTRYPOINT ["node", "dist/main.js"]
 CMD ["--listen=0.0.0.0:8080", "--data-dir=/data"]

@@ -35,6 +35,11 @@ kind load docker-image "$IMAGE" --name "$CLUSTER"
 
 step "deploy Hindsight as shipped (image replaced by the one just built)"
 kubectl apply -f crds/ -f manifests/namespace.yaml -f manifests/rbac.yaml
+# The serving certificate the operator's HTTPS port presents (cert-manager in a real cluster).
+tls=$(mktemp -d)
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=hindsight.hindsight-system.svc \
+  -addext subjectAltName=DNS:hindsight.hindsight-system.svc -keyout "$tls/tls.key" -out "$tls/tls.crt"
+kubectl -n hindsight-system create secret tls hindsight-tls --cert="$tls/tls.crt" --key="$tls/tls.key"
 sed "s|image: .*hindsight:.*|image: $IMAGE|" manifests/operator.yaml | kubectl apply -f -
 kubectl apply -f config/samples/historypolicy-workloads.yaml
 kubectl -n hindsight-system rollout status statefulset/hindsight --timeout=180s
@@ -53,7 +58,7 @@ kubectl -n e2e create serviceaccount reader
 kubectl create clusterrolebinding e2e-reader --clusterrole=view --serviceaccount=e2e:reader
 TOKEN=$(kubectl -n e2e create token reader)
 SERVER=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-PROXY="$SERVER/api/v1/namespaces/hindsight-system/services/http:hindsight:http/proxy"
+PROXY="$SERVER/api/v1/namespaces/hindsight-system/services/https:hindsight:https/proxy"
 # The API server authenticates the proxy request and drops its Authorization header; Hindsight
 # reads the caller's token from X-Hindsight-Authorization.
 api() { curl -sfk -H "Authorization: Bearer $TOKEN" -H "X-Hindsight-Authorization: Bearer $TOKEN" "$PROXY$1"; }

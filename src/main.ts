@@ -8,7 +8,6 @@
 // encoder thread → retention → query threads (their
 // queries answer 503) → store → HTTP.
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
 import { SinkController } from './controllers/sink/controller.ts';
@@ -19,6 +18,7 @@ import { RolloutStore } from './store/rollouts.ts';
 import { SinkStore } from './store/sinks.ts';
 import { apiRouter } from './http/api.ts';
 import { createApp } from './http/app.ts';
+import { listen } from './http/server.ts';
 import { ALLOW_ALL, KubeAuth, type Scope } from './http/auth.ts';
 import { StreamHub } from './http/stream.ts';
 import { Readiness } from './http/health.ts';
@@ -57,21 +57,6 @@ function prepareDataDir(dir: string): string {
     );
   }
   return abs;
-}
-
-function listen(app: ReturnType<typeof createApp>, options: Options): Promise<Server> {
-  return new Promise((resolveServer, reject) => {
-    const server = app.listen(options.listen.port, options.listen.host);
-    server.once('listening', () => resolveServer(server));
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new UsageError(
-          `cannot listen on ${options.listen.host}:${options.listen.port} (${err.code ?? err.message}); choose another --listen address`,
-          { cause: err },
-        ),
-      ),
-    );
-  });
 }
 
 /** Runs retention every interval until stopped; a failure is logged and retried next time. */
@@ -257,13 +242,16 @@ async function run(options: Options, log: Logger): Promise<void> {
   const api = apiRouter({
     queries: queries.json,
     scopes: currentScopes,
-    auth: options.auth === 'token' ? new KubeAuth(http, { metrics: metrics.api.auth }) : null,
+    auth:
+      options.auth === 'token'
+        ? new KubeAuth(http, { metrics: metrics.api.auth, audience: options.tokenAudience })
+        : null,
     streams,
     backups,
     metrics: metrics.api,
     logError: (err) => log.warn('An answer failed after it started', { error: err }),
   });
-  const server = await listen(
+  const main = await listen(
     createApp({
       registry: metrics.registry,
       readiness,
@@ -272,14 +260,26 @@ async function run(options: Options, log: Logger): Promise<void> {
       logError: (err) => log.error('API request failed', { error: err }),
       loopbackHostOnly: options.auth === 'none',
     }),
-    options,
+    options.listen,
+    '--listen',
+    log.child({ component: 'http' }),
+    options.tls,
   );
-  const addr = server.address();
-  const address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr);
+  // Health and metrics alone, for probes and scrapers that do not speak TLS.
+  const plain = options.listenPlain
+    ? await listen(
+        createApp({ registry: metrics.registry, readiness }),
+        options.listenPlain,
+        '--listen-plain',
+        log.child({ component: 'http' }),
+      )
+    : null;
   log.info('Serving HTTP', {
-    address,
+    address: main.address,
+    tls: options.tls !== null,
     auth: options.auth,
     endpoints: ['/', '/api/v1', '/healthz', '/readyz', '/metrics'],
+    ...(plain ? { plain: plain.address, plainEndpoints: ['/healthz', '/readyz', '/metrics'] } : {}),
   });
 
   await new Promise<void>((resolveStop) => {
@@ -302,10 +302,8 @@ async function run(options: Options, log: Logger): Promise<void> {
   await queries.close();
   readerDb.close();
   writerDb.close();
-  await new Promise<void>((r) => {
-    server.close(() => r());
-    server.closeAllConnections();
-  });
+  await main.close();
+  await plain?.close();
   log.info('Stopped');
 }
 

@@ -31,6 +31,12 @@ export interface Options {
   namespace: string;
   /** How long past retention records a Sink has not delivered are kept for it; null: no limit. */
   sinkMaxHoldMs: number | null;
+  /** PEM certificate chain and key: serve HTTPS on `listen` (re-read when the files change). */
+  tls: { cert: string; key: string } | null;
+  /** A plain-HTTP address for /healthz, /readyz and /metrics only; null: none. */
+  listenPlain: ListenAddress | null;
+  /** The audience callers' tokens must be issued for (TokenReview audiences); null: the API server's default. */
+  tokenAudience: string | null;
 }
 
 /** A user mistake in flags or environment, reported as one line without a stack. */
@@ -46,6 +52,15 @@ Flags (each also read from the environment variable in brackets):
   --data-dir PATH       directory of the history volume [HINDSIGHT_DATA_DIR]; default ./data
   --listen HOST:PORT    address of the HTTP server (API, UI, /metrics, /healthz, /readyz)
                         [HINDSIGHT_LISTEN]; default 127.0.0.1:8080
+  --tls-cert FILE, --tls-key FILE
+                        serve HTTPS on --listen with this PEM certificate (chain) and key, both
+                        re-read when they change, e.g. a mounted Secret [HINDSIGHT_TLS_CERT,
+                        HINDSIGHT_TLS_KEY]; default plain HTTP
+  --listen-plain HOST:PORT
+                        also serve /healthz, /readyz and /metrics (nothing else) over plain HTTP
+                        here, for probes and scrapers [HINDSIGHT_LISTEN_PLAIN]; default none
+  --token-audience AUD  accept only bearer tokens issued for this audience (TokenReview
+                        audiences) [HINDSIGHT_TOKEN_AUDIENCE]; default the API server's
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} [HINDSIGHT_LOG_LEVEL]; default info
   --max-disk SIZE       byte budget of the history volume, e.g. 10Gi or 500Mi [HINDSIGHT_MAX_DISK];
                         oldest history is removed beyond it; default no budget
@@ -120,6 +135,10 @@ export function parseOptions(
         'cluster-name': { type: 'string' },
         namespace: { type: 'string' },
         'sink-max-hold': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'listen-plain': { type: 'string' },
+        'token-audience': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -143,6 +162,17 @@ export function parseOptions(
   const [clusterName, clusterNameSrc] = pick('cluster-name', 'HINDSIGHT_CLUSTER_NAME');
   const [namespace, namespaceSrc] = pick('namespace', 'POD_NAMESPACE');
   const [hold, holdSrc] = pick('sink-max-hold', 'HINDSIGHT_SINK_MAX_HOLD');
+  const [tlsCert, tlsCertSrc] = pick('tls-cert', 'HINDSIGHT_TLS_CERT');
+  const [tlsKey, tlsKeySrc] = pick('tls-key', 'HINDSIGHT_TLS_KEY');
+  const [plain, plainSrc] = pick('listen-plain', 'HINDSIGHT_LISTEN_PLAIN');
+  const [audience, audienceSrc] = pick('token-audience', 'HINDSIGHT_TOKEN_AUDIENCE');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new UsageError(
+      tlsCert === undefined
+        ? `${tlsKeySrc} needs --tls-cert (or HINDSIGHT_TLS_CERT) too: HTTPS takes a certificate and its key`
+        : `${tlsCertSrc} needs --tls-key (or HINDSIGHT_TLS_KEY) too: HTTPS takes a certificate and its key`,
+    );
+  }
   if (clusterName !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(clusterName)) {
     throw new UsageError(
       `${clusterNameSrc} must be lowercase letters, digits, '.' and '-' (at most 63), got '${clusterName}'`,
@@ -183,6 +213,12 @@ export function parseOptions(
           : hold === 'none'
             ? null
             : parsed(parseDuration(hold), holdSrc, hold, 'a duration such as 24h or 7d, or none'),
+      tls:
+        tlsCert === undefined || tlsKey === undefined
+          ? null
+          : { cert: nonEmpty(tlsCert, tlsCertSrc)!, key: nonEmpty(tlsKey, tlsKeySrc)! },
+      listenPlain: plain === undefined ? null : parseListen(plain, plainSrc),
+      tokenAudience: nonEmpty(audience, audienceSrc) ?? null,
       retentionIntervalMs:
         interval === undefined
           ? 60_000

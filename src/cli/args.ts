@@ -16,6 +16,8 @@ const OPTIONS = {
   'operator-namespace': { type: 'string' },
   'operator-service': { type: 'string' },
   'operator-port': { type: 'string' },
+  'operator-scheme': { type: 'string' },
+  'server-ca': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   at: { type: 'string' },
   from: { type: 'string' },
@@ -59,6 +61,8 @@ const CONNECTION: Flag[] = [
   'operator-namespace',
   'operator-service',
   'operator-port',
+  'operator-scheme',
+  'server-ca',
 ];
 
 export interface Command {
@@ -80,13 +84,17 @@ const CONNECTION_HELP = `Connection (every command but restore):
   --operator-namespace NS  namespace of the operator's Service [HINDSIGHT_OPERATOR_NAMESPACE];
                            default hindsight-system
   --operator-service NAME  the operator's Service [HINDSIGHT_OPERATOR_SERVICE]; default hindsight
-  --operator-port PORT     its port name or number [HINDSIGHT_OPERATOR_PORT]; default http
+  --operator-port PORT     its port name or number [HINDSIGHT_OPERATOR_PORT]; default https
+  --operator-scheme S      https or http, as the operator serves [HINDSIGHT_OPERATOR_SCHEME];
+                           default https
   --server URL             talk to the operator at URL instead of through the API server's
                            service proxy, e.g. after kubectl port-forward [HINDSIGHT_SERVER]
   --token TOKEN            bearer token to present [HINDSIGHT_TOKEN]; default the kube context's
                            through the API server; with --server none unless given
   --use-kube-token         with --server: present the kube context's token; only to a
-                           loopback or https:// URL`;
+                           loopback or https:// URL
+  --server-ca FILE         with an https:// --server: the PEM CA its certificate is signed by
+                           [HINDSIGHT_SERVER_CA]; default the system's CAs`;
 
 const KUBE_CONNECTION_HELP = `Connection (the Kubernetes API server; no operator needed):
   --kubeconfig PATH        kubeconfig file; default $KUBECONFIG or ~/.kube/config

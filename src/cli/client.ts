@@ -3,7 +3,8 @@
 // The kube context's token goes to a --server only when asked (--use-kube-token) and only to a
 // loopback or https:// URL: a mistyped or hostile URL must not collect cluster credentials.
 // Every failure becomes one line saying what it means and what to do.
-import { fetch, type Response } from 'undici';
+import { readFileSync } from 'node:fs';
+import { Agent, fetch, type Response } from 'undici';
 import { ConnectError, loadKubeConfig } from '../kube/connect.ts';
 import { KubeError } from '../kube/errors.ts';
 import { KubeHttp } from '../kube/http.ts';
@@ -22,6 +23,10 @@ export interface ConnectionOptions {
   operatorNamespace: string;
   operatorService: string;
   operatorPort: string;
+  /** How the API server's proxy talks to the operator: https (the manifests') or http. */
+  operatorScheme: 'http' | 'https';
+  /** With `server`: a PEM file of the CA that signed the operator's certificate. */
+  serverCa?: string;
 }
 
 /** An answer of the operator that is not a success; `status` 404 means "nothing recorded". */
@@ -242,7 +247,7 @@ export async function connect(o: ConnectionOptions): Promise<Connected> {
     );
   }
   const port = o.operatorPort;
-  const base = `/api/v1/namespaces/${encodeURIComponent(o.operatorNamespace)}/services/http:${encodeURIComponent(o.operatorService)}:${encodeURIComponent(port)}/proxy`;
+  const base = `/api/v1/namespaces/${encodeURIComponent(o.operatorNamespace)}/services/${o.operatorScheme}:${encodeURIComponent(o.operatorService)}:${encodeURIComponent(port)}/proxy`;
   const send: Send = (path, query, headers, signal) =>
     http.open(`${base}${path}`, { query, headers, token, signal });
   const server = kc.getCurrentCluster()?.server ?? '';
@@ -294,10 +299,30 @@ async function direct(o: ConnectionOptions): Promise<Connected> {
       throw new CliError(lowerFirst((err as Error).message), { cause: err });
     }
   }
+  let dispatcher: Agent | undefined;
+  if (o.serverCa !== undefined) {
+    if (url.protocol !== 'https:') {
+      throw new UsageError(`--server-ca is for an https:// --server, and '${base}' is not one`);
+    }
+    let ca: Buffer;
+    try {
+      ca = readFileSync(o.serverCa);
+    } catch (err) {
+      throw new UsageError(
+        `--server-ca ${o.serverCa} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
+    }
+    dispatcher = new Agent({ connect: { ca } });
+  }
   const send: Send = (path, query, headers, signal) => {
     const qs = new URLSearchParams(query).toString();
     // No redirects: the token would follow them to wherever they point.
-    return fetch(`${base}${path}${qs ? `?${qs}` : ''}`, { headers, signal, redirect: 'manual' });
+    return fetch(`${base}${path}${qs ? `?${qs}` : ''}`, {
+      headers,
+      signal,
+      redirect: 'manual',
+      ...(dispatcher ? { dispatcher } : {}),
+    });
   };
   return { client: new Client(send, base, token, undefined, token === undefined), namespace };
 }

@@ -37,6 +37,11 @@ export interface Io {
   now?: () => number;
 }
 
+function schemeOf(value: string): 'http' | 'https' {
+  if (value === 'http' || value === 'https') return value;
+  throw new UsageError(`--operator-scheme must be https or http, got '${value}'`);
+}
+
 function connectionOf(flags: Flags, env: NodeJS.ProcessEnv) {
   const pick = (value: string | undefined, name: string, fallback?: string) => {
     const v = value ?? (env[name] === '' ? undefined : env[name]) ?? fallback;
@@ -54,7 +59,9 @@ function connectionOf(flags: Flags, env: NodeJS.ProcessEnv) {
       'hindsight-system',
     )!,
     operatorService: pick(flags['operator-service'], 'HINDSIGHT_OPERATOR_SERVICE', 'hindsight')!,
-    operatorPort: pick(flags['operator-port'], 'HINDSIGHT_OPERATOR_PORT', 'http')!,
+    operatorPort: pick(flags['operator-port'], 'HINDSIGHT_OPERATOR_PORT', 'https')!,
+    operatorScheme: schemeOf(pick(flags['operator-scheme'], 'HINDSIGHT_OPERATOR_SCHEME', 'https')!),
+    serverCa: pick(flags['server-ca'], 'HINDSIGHT_SERVER_CA'),
   };
 }
 

@@ -52,6 +52,8 @@ export interface KubeAuthOptions {
   /** Refused tokens per client address and minute before it is throttled. */
   refusedPerMinute?: number;
   metrics?: AuthMetrics;
+  /** The audience tokens must be issued for (TokenReview spec.audiences); null: the API server's. */
+  audience?: string | null;
 }
 
 const MINUTE = 60_000;
@@ -63,6 +65,7 @@ export class KubeAuth {
   private readonly maxEntries: number;
   private readonly refusedPerMinute: number;
   private readonly metrics: AuthMetrics | undefined;
+  private readonly audience: string | null;
   private readonly tokens = new Map<string, Cached<Caller | null>>();
   private readonly reviews = new Map<string, Cached<boolean>>();
   /** Times of refused tokens in the last minute, by client address. */
@@ -75,6 +78,7 @@ export class KubeAuth {
     this.maxEntries = opts.maxEntries ?? 10_000;
     this.refusedPerMinute = opts.refusedPerMinute ?? 20;
     this.metrics = opts.metrics;
+    this.audience = opts.audience ?? null;
   }
 
   private cached<T>(map: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
@@ -158,6 +162,7 @@ export class KubeAuth {
         const review = await this.http.request<{
           status?: {
             authenticated?: boolean;
+            audiences?: string[];
             user?: {
               username?: string;
               uid?: string;
@@ -166,10 +171,16 @@ export class KubeAuth {
             };
           };
         }>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
-          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+          body: {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenReview',
+            spec: { token, ...(this.audience ? { audiences: [this.audience] } : {}) },
+          },
         });
         const u = review.status?.user;
         if (!review.status?.authenticated || !u?.username) return null;
+        // The API server answers which of the audiences asked for the token is for.
+        if (this.audience && !(review.status.audiences ?? []).includes(this.audience)) return null;
         return { user: u.username, groups: u.groups ?? [], uid: u.uid, extra: u.extra };
       },
       (c) => c !== null,

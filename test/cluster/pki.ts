@@ -130,3 +130,47 @@ async function signed(dir: string, pki: Pki, { key, cert, subject, ext }: Leaf):
     dir,
   );
 }
+
+/**
+ * A serving certificate and key for `name`, valid for the IP addresses and DNS names given and
+ * signed by a CA of its own, in a new directory under `dir`: what an operator's TLS Secret holds.
+ */
+export async function servingCertificate(
+  dir: string,
+  name: string,
+  ips: string[],
+  dns: string[] = [],
+): Promise<{ ca: string; cert: string; key: string }> {
+  const p = (f: string) => join(dir, `${name}-${f}`);
+  const ca = { caCert: p('ca.crt'), caKey: p('ca.key') } as Pki;
+  await openssl(['genrsa', '-out', ca.caKey, '2048'], dir);
+  await openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      ca.caKey,
+      '-subj',
+      `/CN=${name}-ca`,
+      '-days',
+      DAYS,
+      '-out',
+      ca.caCert,
+    ],
+    dir,
+  );
+  const sans = [...ips.map((i) => `IP:${i}`), ...dns.map((d) => `DNS:${d}`)].join(',');
+  await writeFile(
+    p('serving.ext'),
+    `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans}\n`,
+  );
+  const leaf = {
+    key: p('tls.key'),
+    cert: p('tls.crt'),
+    subject: `/CN=${name}`,
+    ext: `${name}-serving.ext`,
+  };
+  await signed(dir, ca, leaf);
+  return { ca: ca.caCert, cert: leaf.cert, key: leaf.key };
+}

@@ -14,6 +14,7 @@ import { BIN, ensureBuilt, exec, withoutAges } from './cli-binary.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
 import { exposeThroughService, HOST_NODE, machineAddress } from './operator-service.ts';
+import { servingCertificate } from '../cluster/pki.ts';
 import {
   clusterRoleBinding,
   createDeployment,
@@ -33,6 +34,7 @@ describe('hindsight CLI', () => {
   let op: OperatorProcess;
   let dataDir: string;
   let home: string;
+  let tls: { ca: string; cert: string; key: string };
   let readerKubeconfig: string;
   let readerToken: string;
   const ns = uniqueName('cli');
@@ -101,7 +103,9 @@ current-context: reader
     );
     dataDir = await mkdtemp(join(tmpdir(), 'hindsight-cli-'));
     const address = machineAddress();
-    op = await OperatorProcess.start({ kubeconfig, dataDir, host: address });
+    // Served over HTTPS as the manifests serve it: the proxy path is https:hindsight:https.
+    tls = await servingCertificate(home, 'hindsight', [address]);
+    op = await OperatorProcess.start({ kubeconfig, dataDir, host: address, tls });
     await exposeThroughService(cp, address, op.port);
     await waitForPolicyReady(cp, policy);
 
@@ -279,22 +283,28 @@ current-context: reader
   });
 
   it('reaches the operator directly with --server and --token, and never sends the kube context token unasked', async () => {
-    const out = await ok(
-      ['history', 'deploy/web', '-n', ns, '--server', op.url, '--token', readerToken],
-      {
-        KUBECONFIG: join(home, 'none'),
-      },
-    );
+    const direct = ['--server', op.url, '--server-ca', tls.ca];
+    const out = await ok(['history', 'deploy/web', '-n', ns, ...direct, '--token', readerToken], {
+      KUBECONFIG: join(home, 'none'),
+    });
     expect(withoutAges(out)).toBe(withoutAges(await ok(['history', 'deploy/web'])));
     // The reader's kubeconfig holds a token; a --server does not get it without being asked,
-    // and not over plain http to a non-loopback address even when asked.
-    const unasked = await fails(['history', 'deploy/web', '--server', op.url]);
+    // gets it over https when asked, and not over plain http to a non-loopback address.
+    const unasked = await fails(['history', 'deploy/web', ...direct]);
     expect(unasked.message).toMatch(
-      /^error: the operator at http:\/\/.* wants a bearer token \(.*\); pass --token TOKEN, or --use-kube-token/,
+      /^error: the operator at https:\/\/.* wants a bearer token \(.*\); pass --token TOKEN, or --use-kube-token/,
     );
-    const remote = await fails(['history', 'deploy/web', '--server', op.url, '--use-kube-token']);
+    const asked = await ok(['history', 'deploy/web', ...direct, '--use-kube-token']);
+    expect(withoutAges(asked)).toBe(withoutAges(out));
+    const plain = op.url.replace('https:', 'http:');
+    const remote = await fails(['history', 'deploy/web', '--server', plain, '--use-kube-token']);
     expect(remote.code).toBe(2);
     expect(remote.message).toMatch(/only to a loopback or https:\/\/ --server/);
+    // Its certificate is checked: without the CA that signed it, no connection.
+    const unknownCa = await fails(['history', 'deploy/web', '--server', op.url, '--token', 't']);
+    expect(unknownCa.message).toMatch(
+      /^error: cannot reach the operator at https:\/\/.*(certificate|SELF_SIGNED|UNABLE_TO)/i,
+    );
   });
 
   it('follows the live stream through the service proxy until interrupted', async () => {
@@ -504,7 +514,16 @@ current-context: reader
     // Credentials the operator cannot check, or does not accept.
     const certificate = await fails(['history', 'deploy/web'], { KUBECONFIG: cp.kubeconfig });
     expect(certificate.message).toMatch(/has no bearer token.*--token/);
-    const forged = await fails(['history', 'deploy/web', '--server', op.url, '--token', 'forged']);
+    const forged = await fails([
+      'history',
+      'deploy/web',
+      '--server',
+      op.url,
+      '--server-ca',
+      tls.ca,
+      '--token',
+      'forged',
+    ]);
     expect(forged.message).toMatch(/the operator did not accept the bearer token/);
     // Wrong Service, unreachable operator.
     const noService = await fails(['history', 'deploy/web', '--operator-namespace', ns]);

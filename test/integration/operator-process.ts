@@ -107,6 +107,8 @@ export interface OperatorOptions {
   host?: string;
   /** Flags for node itself, such as the V8 flags of `npm start`. */
   nodeArgs?: readonly string[];
+  /** Serve HTTPS with this certificate and key (--tls-cert, --tls-key). */
+  tls?: { cert: string; key: string };
 }
 
 export class OperatorProcess {
@@ -115,11 +117,13 @@ export class OperatorProcess {
   readonly exited: Promise<number | null>;
   readonly port: number;
   readonly host: string;
+  readonly scheme: 'http' | 'https';
 
-  private constructor(child: ChildProcess, port: number, host: string) {
+  private constructor(child: ChildProcess, port: number, host: string, scheme: 'http' | 'https') {
     this.child = child;
     this.port = port;
     this.host = host;
+    this.scheme = scheme;
     this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
     createInterface({ input: child.stderr! }).on('line', (line) => {
       try {
@@ -146,6 +150,7 @@ export class OperatorProcess {
         `${host}:${port}`,
         '--log-level',
         'debug',
+        ...(o.tls ? ['--tls-cert', o.tls.cert, '--tls-key', o.tls.key] : []),
         ...(o.args ?? []),
       ],
       {
@@ -153,13 +158,13 @@ export class OperatorProcess {
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
-    const op = new OperatorProcess(child, port, host);
+    const op = new OperatorProcess(child, port, host, o.tls ? 'https' : 'http');
     await op.waitForLog('Serving HTTP', 30_000);
     return op;
   }
 
   get url(): string {
-    return `http://${this.host}:${this.port}`;
+    return `${this.scheme}://${this.host}:${this.port}`;
   }
 
   async waitForLog(msg: string, ms = 30_000, from = 0): Promise<LogLine> {

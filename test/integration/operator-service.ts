@@ -25,6 +25,7 @@ export async function exposeThroughService(
   cp: ControlPlane,
   address: string,
   port: number,
+  portName: 'http' | 'https' = 'https',
 ): Promise<void> {
   await apply({
     apiVersion: 'v1',
@@ -78,7 +79,7 @@ export async function exposeThroughService(
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'hindsight', namespace: 'hindsight-system' },
-      spec: { ports: [{ name: 'http', port: 80, targetPort: port, protocol: 'TCP' }] },
+      spec: { ports: [{ name: portName, port: 443, targetPort: port, protocol: 'TCP' }] },
     },
     {
       apiVersion: 'discovery.k8s.io/v1',
@@ -99,7 +100,7 @@ export async function exposeThroughService(
           targetRef: { kind: 'Pod', name: 'hindsight-0', namespace: 'hindsight-system' },
         },
       ],
-      ports: [{ name: 'http', port, protocol: 'TCP' }],
+      ports: [{ name: portName, port, protocol: 'TCP' }],
     },
   );
 }

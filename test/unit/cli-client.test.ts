@@ -150,6 +150,7 @@ describe('connect with --server: the kube context token goes only where it is as
     operatorNamespace: 'hindsight-system',
     operatorService: 'hindsight',
     operatorPort: 'http',
+    operatorScheme: 'http',
     ...more,
   });
 

@@ -77,6 +77,7 @@ async function standIn(
     operatorNamespace: 'hindsight-system',
     operatorService: 'hindsight',
     operatorPort: 'http',
+    operatorScheme: 'http',
   });
   return { client, requests };
 }
@@ -154,7 +155,13 @@ describe('follow', () => {
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
-    const base = { token: 't', operatorNamespace: 'n', operatorService: 's', operatorPort: 'http' };
+    const base = {
+      token: 't',
+      operatorNamespace: 'n',
+      operatorService: 's',
+      operatorPort: 'http',
+      operatorScheme: 'http' as const,
+    };
     const { client } = await connect({ ...base, server: `http://127.0.0.1:${port}` });
     await expect(follow(client, 1)).rejects.toThrow(/^the operator has no live stream/);
     server.close();

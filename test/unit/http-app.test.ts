@@ -91,6 +91,21 @@ describe('createApp', () => {
     expect((await request(open.port, '/api/v1/ping', 'evil.example')).status).toBe(200);
   });
 
+  it('without an API or UI (the plain listener) answers health and metrics only', async () => {
+    const app = createApp({ registry: new Registry(), readiness: new Readiness() });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      expect((await request(port, '/healthz', 'x')).status).toBe(200);
+      expect((await request(port, '/metrics', 'x')).status).toBe(200);
+      expect((await request(port, '/api/v1/ping', 'x')).status).toBe(404);
+      expect((await request(port, '/', 'x')).status).toBe(404);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it.each([
     ['localhost:8080', 'localhost'],
     ['[::1]:8080', '::1'],

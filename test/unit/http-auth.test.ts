@@ -158,4 +158,27 @@ describe('KubeAuth', () => {
       'TokenReview:accepted',
     ]);
   });
+
+  it('asks TokenReviews for the configured audience and refuses a token not issued for it', async () => {
+    const asked: Record<string, unknown>[] = [];
+    const http = {
+      request: (_m: string, _p: string, o: { body: { spec: Record<string, unknown> } }) => {
+        asked.push(o.body.spec);
+        const token = o.body.spec.token as string;
+        return Promise.resolve({
+          status: {
+            authenticated: true,
+            user: { username: 'jane', groups: [] },
+            audiences:
+              token === 'for-hindsight' ? ['hindsight'] : ['https://kubernetes.default.svc'],
+          },
+        });
+      },
+    } as unknown as KubeHttp;
+    const auth = new KubeAuth(http, { audience: 'hindsight' });
+    expect(await auth.authenticate('for-hindsight')).toMatchObject({ user: 'jane' });
+    expect(await auth.authenticate('for-the-api-server')).toBeNull();
+    expect(asked.map((a) => a.audiences)).toEqual([['hindsight'], ['hindsight']]);
+    expect((await new KubeAuth(http).authenticate('for-the-api-server'))?.user).toBe('jane');
+  });
 });

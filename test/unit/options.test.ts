@@ -22,6 +22,9 @@ describe('parseOptions', () => {
       clusterName: 'default',
       namespace: 'hindsight-system',
       sinkMaxHoldMs: 24 * 3_600_000,
+      tls: null,
+      listenPlain: null,
+      tokenAudience: null,
     });
   });
 
@@ -43,8 +46,10 @@ describe('parseOptions', () => {
           '--listen',
           '0.0.0.0:9090',
           '--cluster-name=prod-eu',
+          '--tls-cert=/tls/tls.crt',
+          '--listen-plain=0.0.0.0:8080',
         ],
-        env,
+        { ...env, HINDSIGHT_TLS_KEY: '/tls/tls.key', HINDSIGHT_TOKEN_AUDIENCE: 'hindsight' },
       ),
     ).toEqual({
       kubeconfig: '/k',
@@ -59,7 +64,19 @@ describe('parseOptions', () => {
       clusterName: 'prod-eu',
       namespace: 'observability',
       sinkMaxHoldMs: null,
+      tls: { cert: '/tls/tls.crt', key: '/tls/tls.key' },
+      listenPlain: { host: '0.0.0.0', port: 8080 },
+      tokenAudience: 'hindsight',
     });
+  });
+
+  it('wants a TLS certificate and its key together', () => {
+    expect(() => parseOptions(['--tls-cert', '/tls/tls.crt'], {})).toThrow(
+      /^--tls-cert needs --tls-key \(or HINDSIGHT_TLS_KEY\) too/,
+    );
+    expect(() => parseOptions([], { HINDSIGHT_TLS_KEY: '/k' })).toThrow(
+      /^HINDSIGHT_TLS_KEY needs --tls-cert \(or HINDSIGHT_TLS_CERT\) too/,
+    );
   });
 
   it('names the flag of a bad cluster name, namespace or Sink hold', () => {
