@@ -18,7 +18,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { APPLICATION_ID, openDatabase, StoreError } from './db.ts';
+import { APPLICATION_ID, openDatabase, StoreError, usedBytes } from './db.ts';
 import { LATEST_SCHEMA } from './migrations.ts';
 import { HEAD_SEQ_SQL } from './head.ts';
 
@@ -200,14 +200,11 @@ export class Backups {
   }
 }
 
-/** Bytes of the database at `path` in use (pages not on the free list). */
+/** Bytes of the database at `path` in use. */
 function usedBytesOf(path: string): number {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
-    const pages = db.pragma('page_count', { simple: true }) as number;
-    const free = db.pragma('freelist_count', { simple: true }) as number;
-    return (pages - free) * pageSize;
+    return usedBytes(db);
   } finally {
     db.close();
   }

@@ -103,3 +103,11 @@ function migrate(db: Db): void {
 export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
+
+/** Bytes of the database in use: its pages not on the free list. */
+export function usedBytes(db: Pick<Db, 'pragma'>): number {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  return (pages - free) * pageSize;
+}

@@ -4,7 +4,7 @@
 // exists is always kept (it is the object's state throughout the window), and the first version
 // left of an object is turned into a full snapshot so every remaining version can be rebuilt.
 import { encodeJson } from '../recorder/codec.ts';
-import type { Db } from './db.ts';
+import { usedBytes, type Db } from './db.ts';
 import { HistoryReader } from './reader.ts';
 import { BODY_PATCH, BODY_SNAPSHOT } from './writer.ts';
 
@@ -126,10 +126,7 @@ export class Retention {
 
   /** Bytes of the database in use (pages not on the free list). */
   usedBytes(): number {
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    const pages = this.db.pragma('page_count', { simple: true }) as number;
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    return (pages - free) * pageSize;
+    return usedBytes(this.db);
   }
 
   /**
