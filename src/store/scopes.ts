@@ -36,22 +36,24 @@ export class ScopeCache {
   }
 
   current(): StoredScope[] {
+    let changed = false;
     if (this.now() - this.fullAt > FULL_EVERY_MS) {
       this.fullAt = this.now();
       this.byKey = new Map();
       this.lastObject = 0;
       this.lastEvent = 0;
+      changed = true;
     }
-    let added = false;
     for (const r of this.s.objectsAfter.all(this.lastObject)) {
       this.lastObject = Math.max(this.lastObject, r.id);
-      added = this.add({ group: r.group, resource: r.resource, namespace: r.namespace }) || added;
+      changed =
+        this.add({ group: r.group, resource: r.resource, namespace: r.namespace }) || changed;
     }
     for (const r of this.s.eventsAfter.all(this.lastEvent)) {
       this.lastEvent = Math.max(this.lastEvent, r.id);
-      added = this.add({ group: '', resource: 'events', namespace: r.namespace }) || added;
+      changed = this.add({ group: '', resource: 'events', namespace: r.namespace }) || changed;
     }
-    if (added || this.list.length !== this.byKey.size) this.list = [...this.byKey.values()];
+    if (changed) this.list = [...this.byKey.values()];
     return this.list;
   }
 
