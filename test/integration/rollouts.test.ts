@@ -14,6 +14,7 @@ import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
 import {
   historyPolicy,
+  reportContainer,
   roleBinding,
   serviceAccount,
   serviceAccountToken,
@@ -385,32 +386,14 @@ describe('rollouts recorded by the operator', () => {
     });
     const tracking = track('track', 'deploy/crash', '-n', ns);
     await new Promise((r) => setTimeout(r, 1500));
-    // As the kubelet reports a container that keeps crashing (kwok leaves Running Pods alone).
-    await cp.kubectl([
-      'patch',
-      'pod',
-      pod,
-      '-n',
+    // As the kubelet reports a container that keeps crashing.
+    await reportContainer(
+      cp,
       ns,
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify({
-        status: {
-          containerStatuses: [
-            {
-              name: 'app',
-              image: 'crash:1',
-              imageID: '',
-              ready: false,
-              restartCount: 3,
-              started: false,
-              state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s' } },
-            },
-          ],
-        },
-      }),
-    ]);
+      pod,
+      { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s' } },
+      { image: 'crash:1', restartCount: 3 },
+    );
     const live = await tracking;
     expect(live.code).toBe(1);
     expect(live.out).toContain(`Pod ${pod} container app: CrashLoopBackOff: back-off 40s`);

@@ -20,7 +20,12 @@ import {
 } from '../../src/rollouts/index.ts';
 import { BIN, ensureBuilt, exec } from './cli-binary.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
-import { roleBinding, serviceAccount, serviceAccountToken } from './world.ts';
+import {
+  reportContainer as report,
+  roleBinding,
+  serviceAccount,
+  serviceAccountToken,
+} from './world.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -99,36 +104,12 @@ async function runningPodOf(app: string): Promise<string> {
   return pod!;
 }
 
-/** Writes a Pod's container status as the kubelet reports it (kwok leaves Running Pods alone). */
+/** Reports the container of `pod` in `state`, as the kubelet does. */
 async function reportContainer(pod: string, state: Record<string, unknown>, restartCount = 0) {
-  const cp = await controlPlane();
-  await cp.kubectl([
-    'patch',
-    'pod',
-    pod,
-    '-n',
-    ns,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      status: {
-        phase: 'Running',
-        conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
-        containerStatuses: [
-          {
-            name: 'app',
-            image: 'registry.test/app:1',
-            imageID: '',
-            ready: false,
-            restartCount,
-            started: false,
-            state,
-          },
-        ],
-      },
-    }),
-  ]);
+  await report(await controlPlane(), ns, pod, state, {
+    image: 'registry.test/app:1',
+    restartCount,
+  });
 }
 
 function lines(out: string): string[] {

@@ -138,3 +138,36 @@ export const ROLLOUT_RESOURCES = [
   { group: '', kinds: ['Pod'] },
   { group: 'apps', kinds: ['Deployment', 'ReplicaSet'] },
 ];
+
+/**
+ * Writes the status of a Pod's container `app` as the kubelet reports it (kwok leaves Running
+ * Pods alone): not ready, in `state` (e.g. waiting in CrashLoopBackOff), after `restartCount`
+ * restarts.
+ */
+export async function reportContainer(
+  cp: ControlPlane,
+  namespace: string,
+  pod: string,
+  state: Record<string, unknown>,
+  { image, restartCount = 0 }: { image: string; restartCount?: number },
+): Promise<void> {
+  await cp.kubectl([
+    'patch',
+    'pod',
+    pod,
+    '-n',
+    namespace,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
+        containerStatuses: [
+          { name: 'app', image, imageID: '', ready: false, restartCount, started: false, state },
+        ],
+      },
+    }),
+  ]);
+}
