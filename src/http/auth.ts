@@ -24,6 +24,8 @@ export interface Scope {
 /** What a caller may read; the store's queries filter with it. */
 export interface Access {
   allows(r: Scope): boolean;
+  /** Who asks (a user name): the query pool queues each caller apart. */
+  readonly caller?: string;
 }
 
 export const ALLOW_ALL: Access = { allows: () => true };

@@ -19,24 +19,28 @@ import { Search } from './queries/search.ts';
 import { Since } from './queries/since.ts';
 import { States } from './queries/state.ts';
 import { Timelines } from './queries/timeline.ts';
-import type {
-  Access,
-  ChangesQuery,
-  DiffResult,
-  EventsQuery,
-  EventSummary,
-  ObjectChanges,
-  ObjectSummary,
-  Page,
-  ResourceSearch,
-  SinceQuery,
-  SinceResult,
-  StateEntry,
-  Timeline,
-  TimelineQuery,
-  VersionBody,
-  VersionsQuery,
-  VersionSummary,
+import { checkSeq } from './queries/params.ts';
+import { scopeOf } from './queries/rows.ts';
+import {
+  QueryError,
+  type Access,
+  type ChangesQuery,
+  type DiffResult,
+  type EventsQuery,
+  type EventSummary,
+  type ObjectChanges,
+  type ObjectSummary,
+  type Page,
+  type ResourceSearch,
+  type Scope,
+  type SinceQuery,
+  type SinceResult,
+  type StateEntry,
+  type Timeline,
+  type TimelineQuery,
+  type VersionBody,
+  type VersionsQuery,
+  type VersionSummary,
 } from './queries/types.ts';
 
 export * from './queries/types.ts';
@@ -147,6 +151,20 @@ export class HistoryQueries {
 
   rollout(id: number, access: Access): Rollout | undefined {
     return this.read(() => this.rolloutList.one(id, access));
+  }
+
+  /**
+   * The scope reading an object or a rollout is decided on, so that the API asks the caller's
+   * RBAC about that scope alone; undefined when there is no such record. Not an answer to a
+   * caller: it takes no Access.
+   */
+  scopeOf(of: { uid: string } | { rollout: number }): Scope | undefined {
+    return this.read(() => {
+      if ('rollout' in of) return this.rolloutList.scopeOf(checkSeq(of.rollout, 'id'));
+      if (typeof of.uid !== 'string') throw new QueryError('uid', 'must be a string');
+      const o = this.lookups.objectByUid(of.uid);
+      return o && scopeOf(o);
+    });
   }
 
   /** Versions and Event occurrences after `seq`; resume from the result's `next`. */

@@ -3,11 +3,18 @@
 // threads (query-worker.ts), each with its own read-only connection (WAL lets them read while the
 // recorder writes), behind the same method names returning Promises.
 //
-// It never piles up: a query waits only while every thread is busy, at most `maxQueued` queries
-// wait (more are refused at once with QueryUnavailableError, which the API answers with 503), and
-// a query that has not answered `timeoutMs` after it was asked fails with QueryTimeoutError;
-// if it was running, its thread is stopped and replaced, so one runaway query cannot hold a
-// thread for good.
+// It never piles up and no caller crowds out the others:
+// - Queries about one object or one rollout (LIGHT) are answered from an index in milliseconds;
+//   a thread of their own serves only them, so a one-object history never waits behind a day's
+//   timeline. They may also take a general thread that is idle.
+// - The other queries wait per caller (Access.caller) and the general threads take the callers
+//   in turn, so a caller asking a hundred timelines delays another's one timeline by at most the
+//   queries already running.
+// - At most `maxQueued` queries wait in all and `maxQueuedPerCaller` per caller; more are refused
+//   at once with QueryUnavailableError, which the API answers with 503.
+// - A query that has not answered `timeoutMs` after it was asked fails with QueryTimeoutError;
+//   if it was running, its thread is stopped and replaced, so one runaway query cannot hold a
+//   thread for good.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -62,7 +69,20 @@ const ARITY: Record<QueryMethod, number> = {
   head: 0,
   rollouts: 1,
   rollout: 1,
+  scopeOf: 1,
 };
+
+/** Queries bounded by one object or one rollout: cheap by construction, served by the light thread. */
+export const LIGHT_METHODS: ReadonlySet<QueryMethod> = new Set<QueryMethod>([
+  'object',
+  'versions',
+  'version',
+  'at',
+  'diff',
+  'rollout',
+  'head',
+  'scopeOf',
+]);
 
 /** Too many queries waiting, or the pool is stopping: try again shortly. */
 export class QueryUnavailableError extends Error {
@@ -83,10 +103,14 @@ export class QueryTimeoutError extends Error {
 export interface QueryPoolOptions {
   /** The history database; each thread opens it read-only. */
   path: string;
-  /** Query threads (default 2). */
+  /** Query threads for any query (default 2). */
   threads?: number;
+  /** Threads only for LIGHT_METHODS, kept free of long queries (default 1). */
+  lightThreads?: number;
   /** Queries that may wait for a thread (default 32); more are refused. */
   maxQueued?: number;
+  /** Queries one caller may have waiting (default 8); more of theirs are refused, others' not. */
+  maxQueuedPerCaller?: number;
   /** From asking to answer, waiting included (default 30 s). */
   timeoutMs?: number;
   /** The scopes history exists for: what a caller's Access is evaluated over. */
@@ -104,6 +128,8 @@ export interface QueryPoolOptions {
 
 interface Job {
   req: QueryRequest;
+  caller: string;
+  light: boolean;
   asked: number;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -111,6 +137,8 @@ interface Job {
 }
 
 interface Slot {
+  /** Serves LIGHT_METHODS only. */
+  light: boolean;
   /** null while the thread is being replaced. */
   worker: Worker | null;
   job: Job | null;
@@ -139,27 +167,45 @@ function fromWire(e: WireError): Error {
 }
 
 export class QueryPool implements QueryService {
-  private readonly opts: Required<Pick<QueryPoolOptions, 'threads' | 'maxQueued' | 'timeoutMs'>> &
+  private readonly opts: Required<
+    Pick<
+      QueryPoolOptions,
+      'threads' | 'lightThreads' | 'maxQueued' | 'maxQueuedPerCaller' | 'timeoutMs'
+    >
+  > &
     QueryPoolOptions;
+  /** Light threads first: dispatch offers them light queries before the general threads. */
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  private readonly lightQueue: Job[] = [];
+  /** Waiting general queries per caller; the first caller is served next (then goes last). */
+  private readonly heavyQueues = new Map<string, Job[]>();
+  private readonly waitingBy = new Map<string, number>();
+  private waiting = 0;
   private nextId = 1;
   private closed = false;
   /** The same queries, answering JSON text. */
   readonly json: JsonQueryService;
 
   constructor(opts: QueryPoolOptions) {
-    this.opts = { threads: 2, maxQueued: 32, timeoutMs: 30_000, ...opts };
+    this.opts = {
+      threads: 2,
+      lightThreads: 1,
+      maxQueued: 32,
+      maxQueuedPerCaller: 8,
+      timeoutMs: 30_000,
+      ...opts,
+    };
     const json: Record<string, (...a: unknown[]) => Promise<JsonText | undefined>> = {};
     for (const [method, n] of Object.entries(ARITY) as [QueryMethod, number][]) {
       json[method] = async (...a) => {
-        const text = (await this.call(method, a.slice(0, n), a[n] as Access, true)) as unknown;
+        const access = (a[n] as Access | undefined) ?? { allows: () => false };
+        const text = (await this.call(method, a.slice(0, n), access, true)) as unknown;
         return typeof text === 'string' ? new JsonText(text) : undefined;
       };
     }
     this.json = json as JsonQueryService;
-    for (let i = 0; i < this.opts.threads; i++) {
-      const slot: Slot = { worker: null, job: null };
+    for (let i = 0; i < this.opts.lightThreads + this.opts.threads; i++) {
+      const slot: Slot = { light: i < this.opts.lightThreads, worker: null, job: null };
       this.slots.push(slot);
       this.attach(slot);
     }
@@ -216,11 +262,53 @@ export class QueryPool implements QueryService {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.job || !slot.worker) continue;
-      const job = this.queue.shift();
-      if (!job) return;
+      const job = this.lightQueue.shift() ?? (slot.light ? undefined : this.nextHeavy());
+      if (!job) continue;
+      this.unqueued(job);
       slot.job = job;
       slot.worker.postMessage(job.req);
     }
+  }
+
+  /** The first waiting general query of the caller whose turn it is; that caller goes last. */
+  private nextHeavy(): Job | undefined {
+    for (const [caller, jobs] of this.heavyQueues) {
+      const job = jobs.shift();
+      this.heavyQueues.delete(caller);
+      if (jobs.length) this.heavyQueues.set(caller, jobs);
+      if (job) return job;
+    }
+    return undefined;
+  }
+
+  private enqueue(job: Job): void {
+    if (job.light) this.lightQueue.push(job);
+    else {
+      const jobs = this.heavyQueues.get(job.caller);
+      if (jobs) jobs.push(job);
+      else this.heavyQueues.set(job.caller, [job]);
+    }
+    this.waiting++;
+    this.waitingBy.set(job.caller, (this.waitingBy.get(job.caller) ?? 0) + 1);
+  }
+
+  /** Counts `job` out of the waiting ones (it was taken from its queue). */
+  private unqueued(job: Job): void {
+    this.waiting--;
+    const n = (this.waitingBy.get(job.caller) ?? 1) - 1;
+    if (n > 0) this.waitingBy.set(job.caller, n);
+    else this.waitingBy.delete(job.caller);
+  }
+
+  /** Takes `job` out of its queue if it is still waiting; false if it is not. */
+  private dequeue(job: Job): boolean {
+    const queue = job.light ? this.lightQueue : this.heavyQueues.get(job.caller);
+    const i = queue?.indexOf(job) ?? -1;
+    if (!queue || i < 0) return false;
+    queue.splice(i, 1);
+    if (!job.light && queue.length === 0) this.heavyQueues.delete(job.caller);
+    this.unqueued(job);
+    return true;
   }
 
   private call<K extends QueryMethod>(
@@ -234,10 +322,19 @@ export class QueryPool implements QueryService {
         reject(new QueryUnavailableError('the query service is stopping'));
         return;
       }
-      if (this.queue.length >= this.opts.maxQueued) {
+      const caller = access.caller ?? '';
+      if (this.waiting >= this.opts.maxQueued) {
         reject(
           new QueryUnavailableError(
             `${this.opts.maxQueued} queries are already waiting for a query thread; retry shortly or ask for a narrower window`,
+          ),
+        );
+        return;
+      }
+      if ((this.waitingBy.get(caller) ?? 0) >= this.opts.maxQueuedPerCaller) {
+        reject(
+          new QueryUnavailableError(
+            `${this.opts.maxQueuedPerCaller} of your queries are already waiting for a query thread; wait for their answers before asking more`,
           ),
         );
         return;
@@ -251,12 +348,14 @@ export class QueryPool implements QueryService {
       };
       const job: Job = {
         req,
+        caller,
+        light: LIGHT_METHODS.has(method),
         asked: performance.now(),
         resolve: resolve as (v: unknown) => void,
         reject,
         timer: setTimeout(() => this.expire(job), this.opts.timeoutMs),
       };
-      this.queue.push(job);
+      this.enqueue(job);
       this.dispatch();
     });
   }
@@ -265,9 +364,7 @@ export class QueryPool implements QueryService {
     const err = new QueryTimeoutError(
       `the query did not answer within ${this.opts.timeoutMs / 1000} s; ask for a narrower window, fewer kinds or a smaller limit`,
     );
-    const queued = this.queue.indexOf(job);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
+    if (this.dequeue(job)) {
       job.reject(err);
       return;
     }
@@ -283,7 +380,11 @@ export class QueryPool implements QueryService {
   async close(): Promise<void> {
     this.closed = true;
     const stopping = new QueryUnavailableError('the query service is stopping');
-    for (const job of this.queue.splice(0)) {
+    const waiting = [...this.lightQueue.splice(0), ...[...this.heavyQueues.values()].flat()];
+    this.heavyQueues.clear();
+    this.waitingBy.clear();
+    this.waiting = 0;
+    for (const job of waiting) {
       clearTimeout(job.timer);
       job.reject(stopping);
     }
@@ -335,6 +436,10 @@ export class QueryPool implements QueryService {
   }
   rollout(...a: Parameters<HistoryQueries['rollout']>) {
     return this.call('rollout', [a[0]], a[1]);
+  }
+  /** The scope an object's or a rollout's access is decided on (no Access: it answers no caller). */
+  scopeOf(of: Parameters<HistoryQueries['scopeOf']>[0], caller?: string) {
+    return this.call('scopeOf', [of], { allows: () => false, caller });
   }
   head() {
     // The newest sequence number reveals no record: no access needed.

@@ -10,7 +10,7 @@ import {
   memoAccess,
   SCAN_BUDGET,
 } from './params.ts';
-import { QueryError, type Access, type Page, type Window } from './types.ts';
+import { QueryError, type Access, type Page, type Scope, type Window } from './types.ts';
 
 export interface RolloutsQuery {
   namespace?: string;
@@ -97,6 +97,13 @@ export class Rollouts {
         return { items, next: encodeCursor(CURSOR_TAG, [beforeStarted, beforeId]) };
       }
     }
+  }
+
+  /** The scope reading rollout `id` is decided on. */
+  scopeOf(id: number): Scope | undefined {
+    const r = this.s.one.get(id);
+    const res = r && RESOURCES[r.kind];
+    return r && res ? { ...res, namespace: r.namespace } : undefined;
   }
 
   one(id: number, access: Access): Rollout | undefined {

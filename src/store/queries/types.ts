@@ -21,6 +21,8 @@ export interface Scope {
 /** What the caller may read (their Kubernetes RBAC). Events are checked as `events` in group ''. */
 export interface Access {
   allows(r: Scope): boolean;
+  /** Who asks (a user name): the query pool queues each caller apart, so none can crowd out others. */
+  readonly caller?: string;
 }
 
 export interface Page<T> {
