@@ -420,7 +420,21 @@ describe('HistoryPolicy', () => {
     expect(names({ kind: 'Service', namespace: a })).toEqual(['svc-keep']);
     expect(names({ namespace: b })).toEqual([]);
 
-    // Deleting the policy stops its watches; what it recorded stays.
+    // Deleting the policy ends its recording; what it recorded stays. A witness policy (every
+    // namespace but a) shares the cluster-wide ConfigMap watch, which so keeps running: it
+    // delivers the ConfigMap created in a after the deletion before the witness's own, created
+    // next. Once the witness's is recorded, the other has been seen, and must have been left out.
+    const witness = uniqueName('witness');
+    await applyPolicy(witness, {
+      resources: [{ group: '', kinds: ['ConfigMap'] }],
+      events: false,
+      namespaces: { exclude: [a] },
+    });
+    await waitFor(
+      'the witness to be Ready',
+      30_000,
+      async () => (await condition(witness, 'Ready'))?.status === 'True',
+    );
     const logged = op.lines.length;
     await cp.kubectl(['delete', 'hp', name]);
     await op.waitForLog(
@@ -432,11 +446,18 @@ describe('HistoryPolicy', () => {
       namespace: a,
       body: { metadata: { name: 'after-delete' } },
     });
-    await new Promise((r) => setTimeout(r, 2000));
+    await core.createNamespacedConfigMap({
+      namespace: b,
+      body: { metadata: { name: 'witnessed' } },
+    });
+    await untilRecorded('the witness ConfigMap', () =>
+      names({ namespace: b }).includes('witnessed'),
+    );
     expect(names({ namespace: a })).toEqual(
       expect.arrayContaining(['after-edit', 'before-edit', 'svc-keep']),
     );
     expect(names({ namespace: a })).not.toContain('after-delete');
+    await cp.kubectl(['delete', 'hp', witness]);
   });
 
   it('records Secrets only as digests when a policy names them; its rules cannot probe their values', async () => {

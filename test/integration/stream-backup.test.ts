@@ -12,7 +12,7 @@ import { inspectHistoryFile } from '../../src/store/backup.ts';
 import type { ControlPlane } from '../cluster/control-plane.ts';
 import { conforms } from '../support/openapi.ts';
 import { readSse, sseData } from '../support/sse.ts';
-import { apply, controlPlane, kubeConfig, uniqueName } from './cluster.ts';
+import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
 import {
   clusterRoleBinding,
@@ -169,12 +169,24 @@ describe('live stream and backup', () => {
   });
 
   it('takes a backup while recording that restores into an operator answering the same', async () => {
-    // Keep writing while the backup is taken.
+    const oneA = await json<{ items: { uid: string }[] }>(
+      op,
+      `/api/v1/resources?namespace=${nsA}&kind=ConfigMap&name=one`,
+    );
+    const versionsOfOne = async (o: OperatorProcess) =>
+      (
+        await json<{ items: Version[] }>(
+          o,
+          `/api/v1/objects/${oneA.items[0]!.uid}/versions?limit=500`,
+        )
+      ).items.length;
+    const before = await versionsOfOne(op);
+    // Keep writing while the backup is taken, and take it once the writes are being recorded.
     let writing = true;
     const writer = (async () => {
       for (let i = 0; writing; i++) await setValue(nsA, 'one', `w${i}`);
     })();
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('a write to be recorded', 30_000, async () => (await versionsOfOne(op)) > before);
     const res = await get(op, '/api/v1/backup', tokens.backup);
     const body = Buffer.from(await res.arrayBuffer());
     writing = false;
@@ -217,15 +229,7 @@ describe('live stream and backup', () => {
         }
       }
       // The backup holds changes made while it was taken, not just what came before.
-      const one = await json<{ items: { uid: string }[] }>(
-        restored,
-        `/api/v1/resources?namespace=${nsA}&kind=ConfigMap&name=one`,
-      );
-      const versions = await json<{ items: Version[] }>(
-        restored,
-        `/api/v1/objects/${one.items[0]!.uid}/versions?limit=500`,
-      );
-      expect(versions.items.length).toBeGreaterThan(3);
+      expect(await versionsOfOne(restored)).toBeGreaterThan(before);
     } finally {
       await restored.stop();
     }

@@ -18,8 +18,12 @@ let pool: QueryPool;
 let server: Server;
 let base: string;
 const seen: [string, number][] = [];
+let measured = () => {};
 const metrics: ApiMetrics = {
-  request: (route, code) => seen.push([route, code]),
+  request: (route, code) => {
+    seen.push([route, code]);
+    measured();
+  },
   openStreams: () => {},
   auth: { review: () => {}, throttled: () => {} },
   backup: () => {},
@@ -52,9 +56,11 @@ it('labels each answered request with its route pattern and status code', async 
     '/resources',
     '/no/such/endpoint',
   ]) {
+    // A request is measured when its response closes, which may come after the client read it.
+    const closed = new Promise<void>((resolve) => (measured = resolve));
     await (await fetch(`${base}${path}`)).arrayBuffer();
+    await closed;
   }
-  await new Promise((r) => setTimeout(r, 20));
   expect(seen).toEqual([
     ['/objects/:uid/versions', 404],
     ['/objects/:uid/versions', 404],

@@ -75,6 +75,29 @@ beforeEach(() => {
 
 afterEach(() => closeRecording({ dir, db, recorder }));
 
+/**
+ * Replaces the recorder with one that reports whether it can write: every report in `states`,
+ * and `paused`, settled by the first failed commit.
+ */
+async function writabilityReported() {
+  await recorder.stop();
+  const states: boolean[] = [];
+  let failed!: () => void;
+  const paused = new Promise<void>((resolve) => (failed = resolve));
+  recorder = new Recorder({
+    writer,
+    log: createLogger('error'),
+    batchDelayMs: 0,
+    retryDelayMs: 10,
+    onWritable: (ok) => {
+      states.push(ok);
+      if (!ok) failed();
+    },
+  });
+  setPolicies(['all', { resources: [{ group: '', kinds: ['ConfigMap'] }] }]);
+  return { states, paused };
+}
+
 describe('Recorder', () => {
   it('records an object as a snapshot, then changes as patches that rebuild every version', async () => {
     const items = [item('ADDED', configMap('a', 1, { v: '0' }))];
@@ -378,16 +401,7 @@ describe('Recorder', () => {
   });
 
   it('pauses when the database cannot be written and resumes without loss when it can', async () => {
-    const states: boolean[] = [];
-    await recorder.stop();
-    recorder = new Recorder({
-      writer,
-      log: createLogger('error'),
-      batchDelayMs: 0,
-      retryDelayMs: 10,
-      onWritable: (ok) => states.push(ok),
-    });
-    setPolicies(['all', { resources: [{ group: '', kinds: ['ConfigMap'] }] }]);
+    const { states, paused } = await writabilityReported();
     // A database that may not grow fails like a full disk (SQLITE_FULL).
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
@@ -398,7 +412,7 @@ describe('Recorder', () => {
       CM,
       [0, 1, 2].map((i) => item('ADDED', big(i))),
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await paused;
     expect(states[0]).toBe(false);
     expect(reader.objects({})).toEqual([]);
     db.pragma('max_page_count = 1073741823');
@@ -408,12 +422,14 @@ describe('Recorder', () => {
   });
 
   it('stops even while the database cannot be written, leaving the batch to be replayed', async () => {
+    const { paused } = await writabilityReported();
     await recorder.write(CM, [item('ADDED', configMap('first', 200, {}))]);
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
     const big = configMap('big', 201, { blob: randomBytes(40_000).toString('base64') });
     const pending = recorder.write(CM, [item('ADDED', big)]);
-    await new Promise((r) => setTimeout(r, 50));
+    // Stop only once the batch has failed, so stop() meets it retrying.
+    await paused;
     await recorder.stop();
     await pending;
     db.pragma('max_page_count = 1073741823');

@@ -85,9 +85,15 @@ describe('live stream', () => {
   it('sends records written after it started, in sequence order, as they are committed', async () => {
     await start();
     await write('s1', 'before', 'x', 'ADDED');
-    const reading = read(base, (got) => items(got).length >= 3);
-    // The stream starts at the head: 'before' is not sent, what comes next is.
-    await new Promise((r) => setTimeout(r, 100));
+    // The stream starts at the head: 'before' is not sent, what comes next is. Its first
+    // message says where it started; write only once it has arrived, so the head is fixed.
+    let started!: () => void;
+    const atHead = new Promise<void>((resolve) => (started = resolve));
+    const reading = read(base, (got) => {
+      if (got.length > 0) started();
+      return items(got).length >= 3;
+    });
+    await atHead;
     await write('s1', 'a', '1', 'ADDED');
     await write('s1', 'b', '1', 'ADDED');
     await write('s1', 'a', '2');
@@ -176,7 +182,14 @@ describe('live stream', () => {
   });
 
   it('refuses streams past the limit with 503, and frees a slot when a client leaves', async () => {
-    await start({ maxStreams: 1 });
+    let emptied!: () => void;
+    const noneOpen = new Promise<void>((resolve) => (emptied = resolve));
+    await start({
+      maxStreams: 1,
+      onCount: (n) => {
+        if (n === 0) emptied();
+      },
+    });
     const ctl = new AbortController();
     const open = await fetch(base, { signal: ctl.signal });
     expect(open.status).toBe(200);
@@ -184,7 +197,8 @@ describe('live stream', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('10');
     ctl.abort();
-    for (let i = 0; i < 50 && hub.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // The hub notices the client left when its response closes.
+    await noneOpen;
     expect(hub.size).toBe(0);
     const again = await read(base, () => true);
     expect(again[0]!.id).toBeDefined();
