@@ -49,7 +49,7 @@ export { MAX_LIMIT, SCAN_BUDGET } from './queries/params.ts';
 export { SINCE_SPAN } from './queries/since.ts';
 export { ROLLOUT_OUTCOMES, type RolloutsQuery } from './queries/rollouts.ts';
 export { MAX_BUCKETS, DEFAULT_TIMELINE_ROWS, MAX_TIMELINE_ROWS } from './queries/timeline.ts';
-export { DEFAULT_STATE_LIMIT, MAX_STATE_LIMIT } from './queries/state.ts';
+export { DEFAULT_STATE_LIMIT, MAX_STATE_LIMIT, STATE_PAGE_BYTES } from './queries/state.ts';
 export type { VersionRef };
 
 export class HistoryQueries {
@@ -122,15 +122,15 @@ export class HistoryQueries {
   }
 
   /**
-   * Every object of the namespace alive at `at`, with its body as of then, by kind and name.
-   * Throws QueryError('limit') rather than answer partly when more than `limit` were alive.
+   * Every object of the namespace alive at `at`, with its body as of then, by kind and name, a
+   * page at a time (at most `limit` objects, and STATE_PAGE_BYTES of bodies).
    */
   namespaceState(
     namespace: string,
     at: number,
-    q: { kinds?: string[]; limit?: number },
+    q: { kinds?: string[]; limit?: number; cursor?: string },
     access: Access,
-  ): StateEntry[] {
+  ): Page<StateEntry> {
     return this.read(() => this.states.namespaceState(namespace, at, q, access));
   }
 
@@ -156,9 +156,10 @@ export class HistoryQueries {
   /**
    * The scope reading an object or a rollout is decided on, so that the API asks the caller's
    * RBAC about that scope alone; undefined when there is no such record. Not an answer to a
-   * caller: it takes no Access.
+   * caller: `asker` only says whose request it serves (the pool queues by it), it is not checked.
    */
-  scopeOf(of: { uid: string } | { rollout: number }): Scope | undefined {
+  scopeOf(of: { uid: string } | { rollout: number }, asker: Access): Scope | undefined {
+    void asker;
     return this.read(() => {
       if ('rollout' in of) return this.rolloutList.scopeOf(checkSeq(of.rollout, 'id'));
       if (typeof of.uid !== 'string') throw new QueryError('uid', 'must be a string');

@@ -113,6 +113,8 @@ export interface QueryPoolOptions {
   maxQueuedPerCaller?: number;
   /** From asking to answer, waiting included (default 30 s). */
   timeoutMs?: number;
+  /** The largest JSON answer (default 64 MiB); a larger one fails with QueryError('limit'). */
+  maxAnswerBytes?: number;
   /** The scopes history exists for: what a caller's Access is evaluated over. */
   scopes: () => Scope[];
   /** True for an Access that allows everything (no authentication): it is not evaluated. */
@@ -144,6 +146,9 @@ interface Slot {
   job: Job | null;
 }
 
+/** The default cap of one JSON answer: a day's timeline of a busy namespace is tens of MB. */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 /** Threads restarted after failing outside a query wait this long, so a broken file cannot spin. */
 const RESTART_DELAY_MS = 1000;
 
@@ -170,7 +175,12 @@ export class QueryPool implements QueryService {
   private readonly opts: Required<
     Pick<
       QueryPoolOptions,
-      'threads' | 'lightThreads' | 'maxQueued' | 'maxQueuedPerCaller' | 'timeoutMs'
+      | 'threads'
+      | 'lightThreads'
+      | 'maxQueued'
+      | 'maxQueuedPerCaller'
+      | 'timeoutMs'
+      | 'maxAnswerBytes'
     >
   > &
     QueryPoolOptions;
@@ -193,13 +203,13 @@ export class QueryPool implements QueryService {
       maxQueued: 32,
       maxQueuedPerCaller: 8,
       timeoutMs: 30_000,
+      maxAnswerBytes: MAX_ANSWER_BYTES,
       ...opts,
     };
     const json: Record<string, (...a: unknown[]) => Promise<JsonText | undefined>> = {};
     for (const [method, n] of Object.entries(ARITY) as [QueryMethod, number][]) {
       json[method] = async (...a) => {
-        const access = (a[n] as Access | undefined) ?? { allows: () => false };
-        const text = (await this.call(method, a.slice(0, n), access, true)) as unknown;
+        const text = (await this.call(method, a.slice(0, n), a[n] as Access, true)) as unknown;
         return typeof text === 'string' ? new JsonText(text) : undefined;
       };
     }
@@ -213,7 +223,9 @@ export class QueryPool implements QueryService {
 
   /** Starts a thread for `slot`. */
   private attach(slot: Slot): void {
-    const worker = new Worker(WORKER_URL, { workerData: { path: this.opts.path } });
+    const worker = new Worker(WORKER_URL, {
+      workerData: { path: this.opts.path, maxAnswerBytes: this.opts.maxAnswerBytes },
+    });
     slot.worker = worker;
     worker.on('message', (res: QueryResponse) => {
       const job = slot.job;
@@ -438,8 +450,8 @@ export class QueryPool implements QueryService {
     return this.call('rollout', [a[0]], a[1]);
   }
   /** The scope an object's or a rollout's access is decided on (no Access: it answers no caller). */
-  scopeOf(of: Parameters<HistoryQueries['scopeOf']>[0], caller?: string) {
-    return this.call('scopeOf', [of], { allows: () => false, caller });
+  scopeOf(...a: Parameters<HistoryQueries['scopeOf']>) {
+    return this.call('scopeOf', [a[0]], a[1]);
   }
   head() {
     // The newest sequence number reveals no record: no access needed.

@@ -66,7 +66,18 @@ export function grantAccess(g: AccessGrant): Access {
   if (g.all) return { allows: () => true };
   const scopes = new Set(g.scopes);
   const everywhere = new Set(g.everywhere);
-  return { allows: (s) => everywhere.has(resourceKey(s)) || scopes.has(scopeKey(s)) };
+  const pair = (key: string) => key.split('\u0000', 2) as [string, string];
+  const inNamespace = new Map<string, Set<string>>();
+  for (const key of scopes) {
+    const [group, resource, namespace] = key.split('\u0000') as [string, string, string];
+    let set = inNamespace.get(namespace);
+    if (!set) inNamespace.set(namespace, (set = new Set()));
+    set.add(resourceKey({ group, resource }));
+  }
+  return {
+    allows: (s) => everywhere.has(resourceKey(s)) || scopes.has(scopeKey(s)),
+    resourcesIn: (ns) => [...new Set([...everywhere, ...(inNamespace.get(ns) ?? [])])].map(pair),
+  };
 }
 
 function everywhereAll(m: Map<string, boolean>): boolean {

@@ -15,7 +15,7 @@ import {
 const port = parentPort;
 if (!port) throw new Error('query-worker.ts runs as a worker thread of QueryPool');
 
-const { path } = workerData as { path: string };
+const { path, maxAnswerBytes } = workerData as { path: string; maxAnswerBytes: number };
 const db = openDatabase(path, { readonly: true });
 const queries = new HistoryQueries(db);
 
@@ -36,7 +36,19 @@ function call(req: QueryRequest): unknown {
   const args = [...req.args, access] as never[];
   const method = queries[req.method].bind(queries) as (...a: never[]) => unknown;
   const value = method(...args);
-  if (req.json) return value === undefined ? undefined : JSON.stringify(value);
+  if (req.json) {
+    if (value === undefined) return undefined;
+    const text = JSON.stringify(value);
+    // Sent whole from one string: an answer past the cap would hold the event loop and memory.
+    if (Buffer.byteLength(text) > maxAnswerBytes) {
+      const mib = (n: number) => (n / 1048576).toFixed(1);
+      throw new QueryError(
+        'limit',
+        `the answer would be ${mib(Buffer.byteLength(text))} MiB, more than the ${mib(maxAnswerBytes)} MiB one answer may be: ask for a smaller limit, fewer kinds or a narrower window`,
+      );
+    }
+    return text;
+  }
   // A SinceResult is an array with a `next` property, which structured cloning would drop.
   if (req.method === 'since') {
     const r = value as unknown[] & { next: number };

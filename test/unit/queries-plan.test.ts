@@ -52,7 +52,11 @@ describe('query plans', () => {
       },
     });
     new HistoryQueries(spy);
-    statements.push(AliveObjects.sql({}), AliveObjects.sql({ kinds: ['Pod'], group: '' }));
+    statements.push(
+      AliveObjects.sql({}),
+      AliveObjects.sql({ kinds: ['Pod'], group: '' }),
+      AliveObjects.sql({ resources: '[]' }),
+    );
     expect(statements.length).toBeGreaterThan(30);
     for (const sql of statements) {
       const detail = plan(sql);

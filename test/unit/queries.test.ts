@@ -21,6 +21,7 @@ import {
   type Page,
   type SinceItem,
 } from '../../src/store/queries.ts';
+import { grantAccess, toGrant } from '../../src/store/query-wire.ts';
 import { HistoryWriter } from '../../src/store/writer.ts';
 import { watchTarget } from './fixtures/recording.ts';
 
@@ -568,7 +569,7 @@ describe('namespaceState', () => {
   const state = (at: number) =>
     q
       .namespaceState('shop', at, {}, all)
-      .map((e) => `${e.object.kind}/${e.object.name}@${e.version.type}`);
+      .items.map((e) => `${e.object.kind}/${e.object.name}@${e.version.type}`);
 
   it('is the namespace before and after the rollout', () => {
     expect(state(s(60) - 1)).toEqual([
@@ -587,12 +588,106 @@ describe('namespaceState', () => {
       'Service/web@added',
     ]);
     const after = q.namespaceState('shop', s(100), { kinds: ['ReplicaSet'] }, all);
-    expect(after.map((e) => (e.body as { spec: { replicas: number } }).spec.replicas)).toEqual([
-      0, 2,
-    ]);
+    expect(
+      after.items.map((e) => (e.body as { spec: { replicas: number } }).spec.replicas),
+    ).toEqual([0, 2]);
     expect(state(s(-1))).toEqual([]);
-    expect(q.namespaceState('blog', s(50), {}, noBlog)).toEqual([]);
-    expect(() => q.namespaceState('shop', s(100), { limit: 2 }, all)).toThrow(/limit/);
+    expect(q.namespaceState('blog', s(50), {}, noBlog)).toEqual({ items: [], next: null });
+  });
+
+  it('pages by limit with a cursor, each object once, in order', () => {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = q.namespaceState('shop', s(100), { limit: 2, cursor }, all);
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      names.push(...page.items.map((e) => `${e.object.kind}/${e.object.name}`));
+      cursor = page.next ?? undefined;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(names).toEqual(state(s(100)).map((n) => n.split('@')[0]));
+    expect(() => q.namespaceState('shop', s(100), { cursor: 'bogus' }, all)).toThrow(/cursor/);
+    expect(() => q.namespaceState('shop', s(100), { limit: 1001 }, all)).toThrow(/limit/);
+  });
+});
+
+describe('access selected in SQL', () => {
+  // As the query threads receive it: the Access carried as data (grantAccess), which names the
+  // resources it allows per namespace, so queries select them in SQL.
+  const SCOPES = ['shop', 'blog'].flatMap((namespace) =>
+    ['pods', 'replicasets', 'deployments', 'services', 'events'].map((resource) => ({
+      group: resource === 'pods' || resource === 'services' || resource === 'events' ? '' : 'apps',
+      resource,
+      namespace,
+    })),
+  );
+  const podsInShop: Access = {
+    allows: (r) => r.group === '' && r.resource === 'pods' && r.namespace === 'shop',
+  };
+  const granted = (a: Access) => grantAccess(toGrant(a, SCOPES));
+  const window = { from: s(-10), to: s(200) };
+
+  /** HistoryQueries over `db` counting runs of statements reading the lifespan index. */
+  function counting(): { q: HistoryQueries; reads: () => number } {
+    let reads = 0;
+    const spy = new Proxy(readDb, {
+      get(target, prop, receiver) {
+        if (prop === 'prepare') {
+          return (sql: string) => {
+            const stmt = target.prepare(sql);
+            if (!sql.includes('objects_by_lifespan')) return stmt;
+            return new Proxy(stmt, {
+              get(t, p, r) {
+                const v = Reflect.get(t, p, r) as unknown;
+                if (p !== 'all' || typeof v !== 'function') return v;
+                return (...args: unknown[]) => {
+                  reads++;
+                  return (v as (...a: unknown[]) => unknown).apply(t, args);
+                };
+              },
+            });
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    return { q: new HistoryQueries(spy), reads: () => reads };
+  }
+
+  it('answers as the per-row check does, and shows only the allowed resources', () => {
+    const g = granted(podsInShop);
+    expect(g.resourcesIn?.('shop')).toEqual([['', 'pods']]);
+    expect(g.resourcesIn?.('blog')).toEqual([]);
+    const kinds = (t: { rows: { kind: string }[] }) => [...new Set(t.rows.map((r) => r.kind))];
+    const tl = q.timeline({ namespace: 'shop', window, buckets: 10 }, g);
+    expect(tl).toEqual(q.timeline({ namespace: 'shop', window, buckets: 10 }, podsInShop));
+    expect(kinds(tl)).toEqual(['Pod']);
+    expect(kinds(q.timeline({ namespace: 'shop', window, buckets: 10 }, all))).toContain(
+      'Deployment',
+    );
+    const state = q.namespaceState('shop', s(100), {}, g);
+    expect(state).toEqual(q.namespaceState('shop', s(100), {}, podsInShop));
+    expect(state.items.map((e) => e.object.kind)).toEqual(['Pod', 'Pod']);
+    const changes = q.changes({ window, limit: 100 }, g);
+    expect(changes).toEqual(q.changes({ window, limit: 100 }, podsInShop));
+    expect(changes.items.length).toBeGreaterThan(0);
+    expect(changes.items.every((c) => c.object.kind === 'Pod')).toBe(true);
+  });
+
+  it('reads no object of a namespace the caller may read nothing of', () => {
+    const { q: spied, reads } = counting();
+    const g = granted(podsInShop);
+    expect(spied.timeline({ namespace: 'blog', window, buckets: 10 }, g).rows).toEqual([]);
+    expect(spied.namespaceState('blog', s(100), {}, g).items).toEqual([]);
+    expect(spied.changes({ namespace: 'blog', window, limit: 10 }, g).items).toEqual([]);
+    expect(reads()).toBe(0);
+    // The same queries where something is readable do read the index.
+    expect(
+      spied.timeline({ namespace: 'shop', window, buckets: 10 }, g).rows.length,
+    ).toBeGreaterThan(0);
+    expect(reads()).toBe(1);
   });
 });
 

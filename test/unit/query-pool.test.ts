@@ -131,6 +131,30 @@ describe('QueryPool', () => {
     }
   });
 
+  it('fails an answer larger than its cap with a QueryError naming limit', async () => {
+    const pool = new QueryPool({ path, threads: 1, maxAnswerBytes: 500, scopes: () => SCOPES });
+    try {
+      const q = { namespace: 'a', window, buckets: 10 };
+      const small = await pool.json.object('uid-a-web-1', all);
+      expect(small?.text.length).toBeGreaterThan(0);
+      const err = (await pool.json.timeline(q, all).catch((e: unknown) => e)) as QueryError;
+      expect(err).toBeInstanceOf(QueryError);
+      expect(err.field).toBe('limit');
+      expect(err.message).toMatch(/more than the 0\.0 MiB one answer may be/);
+      // The same answer fits the default cap.
+      const fits = new QueryPool({ path, threads: 1, scopes: () => SCOPES });
+      try {
+        expect(JSON.parse((await fits.json.timeline(q, all))!.text)).toMatchObject({
+          rows: expect.any(Array) as unknown,
+        });
+      } finally {
+        await fits.close();
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses queries beyond its queue instead of piling them up', async () => {
     const pool = new QueryPool({ path, threads: 1, maxQueued: 1, scopes: () => SCOPES });
     try {

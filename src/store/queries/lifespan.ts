@@ -35,12 +35,22 @@ export interface AliveFilter {
   group?: string;
   /** Only objects not deleted now. */
   aliveOnly?: boolean;
+  /**
+   * Only these resources, as a JSON array of [group, resource] (readableResources): the
+   * caller's access applied while reading the index, so hidden rows never leave SQLite.
+   */
+  resources?: string;
 }
 
 function sqlFor(f: AliveFilter): string {
   const extra: string[] = [];
   if (f.kinds) extra.push('kind IN (SELECT value FROM json_each(@kinds))');
   if (f.group !== undefined) extra.push('api_group = @group');
+  if (f.resources !== undefined) {
+    extra.push(
+      '(api_group, resource) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@resources))',
+    );
+  }
   const and = extra.map((e) => ` AND ${e}`).join('');
   // INDEXED BY: the plan must not depend on the planner's guesses (and fails loudly otherwise).
   const select = `SELECT ${SLIM_COLUMNS} FROM objects INDEXED BY objects_by_lifespan WHERE namespace = @ns`;
@@ -80,7 +90,7 @@ export class AliveObjects {
    * after it).
    */
   list(namespace: string, from: number, to: number, f: AliveFilter = {}): SlimRow[] {
-    const key = `${f.kinds ? 'k' : ''}${f.group !== undefined ? 'g' : ''}${f.aliveOnly ? 'a' : ''}`;
+    const key = `${f.kinds ? 'k' : ''}${f.group !== undefined ? 'g' : ''}${f.aliveOnly ? 'a' : ''}${f.resources !== undefined ? 'r' : ''}`;
     let stmt = this.cache.get(key);
     if (!stmt) {
       stmt = this.db.prepare(sqlFor(f));
@@ -90,6 +100,7 @@ export class AliveObjects {
     if (!f.aliveOnly) params.from = from;
     if (f.kinds) params.kinds = JSON.stringify(f.kinds);
     if (f.group !== undefined) params.group = f.group;
+    if (f.resources !== undefined) params.resources = f.resources;
     return stmt.all(params) as SlimRow[];
   }
 }

@@ -99,3 +99,12 @@ export function prefixEnd(prefix: string): string | null {
   }
   return null;
 }
+
+/**
+ * The resources `access` allows in `namespace` as the JSON a query binds (see AliveFilter), or
+ * null when it cannot say (ask per row). '[]' means none: the query has nothing to read.
+ */
+export function readableResources(access: Access, namespace: string): string | null {
+  const resources = access.resourcesIn?.(namespace);
+  return resources ? JSON.stringify(resources) : null;
+}

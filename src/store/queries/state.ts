@@ -10,6 +10,7 @@ import {
   decodeCursor,
   encodeCursor,
   memoAccess,
+  readableResources,
   SCAN_BUDGET,
 } from './params.ts';
 import {
@@ -32,9 +33,12 @@ import {
   type StateEntry,
 } from './types.ts';
 
-export const DEFAULT_STATE_LIMIT = 10_000;
-export const MAX_STATE_LIMIT = 100_000;
+export const DEFAULT_STATE_LIMIT = 500;
+export const MAX_STATE_LIMIT = 1_000;
+/** Bodies one page of a namespace's state carries at most (as JSON), whatever its limit. */
+export const STATE_PAGE_BYTES = 8 * 1024 * 1024;
 const CURSOR_TAG = 'c';
+const STATE_CURSOR_TAG = 's';
 const START: ObjectKey = ['', '', '', -1];
 /** Candidates checked for changes at once (one statement for all of them). */
 const CHUNK = 500;
@@ -70,41 +74,56 @@ export class States {
     };
   }
 
+  /**
+   * A page of the objects of `namespace` alive at `at`, with their bodies as of then, by kind
+   * and name. A page ends at `limit` objects or once its bodies pass STATE_PAGE_BYTES, with a
+   * cursor after its last object.
+   */
   namespaceState(
     namespace: string,
     at: number,
-    q: { kinds?: string[]; limit?: number },
+    q: { kinds?: string[]; limit?: number; cursor?: string },
     access: Access,
-  ): StateEntry[] {
+  ): Page<StateEntry> {
     const t = checkTime(at, 'at');
     if (typeof namespace !== 'string') throw new QueryError('namespace', 'must be a string');
     checkKinds(q.kinds);
     const limit =
       q.limit === undefined ? DEFAULT_STATE_LIMIT : checkLimit(q.limit, MAX_STATE_LIMIT);
+    const cursor = q.cursor
+      ? decodeCursor<ObjectKey>(q.cursor, STATE_CURSOR_TAG, [
+          'string',
+          'string',
+          'string',
+          'number',
+        ])
+      : START;
     const can = memoAccess(access);
+    const resources = readableResources(access, namespace);
+    if (resources === '[]') return { items: [], next: null };
     // Created by t and deleted after it.
     const objects = this.alive
-      .list(namespace, t + 1, t, { kinds: q.kinds })
-      .filter((o) => can(scopeOf(o)));
-    if (objects.length > limit) {
-      throw new QueryError(
-        'limit',
-        `is ${limit}, but ${objects.length} objects of namespace '${namespace}' were alive then: narrow the kinds or raise the limit`,
-      );
-    }
-    objects.sort((a, b) => compareKeys(objectKey(a), objectKey(b)));
-    const out: StateEntry[] = [];
-    for (const o of objects) {
+      .list(namespace, t + 1, t, { kinds: q.kinds, resources: resources ?? undefined })
+      .filter((o) => can(scopeOf(o)))
+      .map((o) => ({ o, key: objectKey(o) }))
+      .filter((c) => compareKeys(c.key, cursor) > 0)
+      .sort((a, b) => compareKeys(a.key, b.key));
+    const items: StateEntry[] = [];
+    let bytes = 0;
+    for (const [i, { o, key }] of objects.entries()) {
       const v = this.l.versionAt(o.id, t);
       // No version yet (it existed before recording began) or deleted then, and revived later.
-      if (!v || v.type === 'deleted') continue;
-      out.push({
-        object: this.l.summary(o),
-        version: toVersionSummary(v),
-        body: this.l.bodyAt(o.id, v.seq),
-      });
+      if (v && v.type !== 'deleted') {
+        const body = this.l.bodyAt(o.id, v.seq);
+        items.push({ object: this.l.summary(o), version: toVersionSummary(v), body });
+        bytes += JSON.stringify(body).length;
+      }
+      const full = items.length >= limit || bytes >= STATE_PAGE_BYTES;
+      if (full && i < objects.length - 1) {
+        return { items, next: encodeCursor(STATE_CURSOR_TAG, key) };
+      }
     }
-    return out;
+    return { items, next: null };
   }
 
   changes(q: ChangesQuery, access: Access): Page<ObjectChanges> {
@@ -122,11 +141,18 @@ export class States {
     let last: ObjectKey | null = null;
     let stopped = false;
     scan: for (const ns of this.l.namespaces(q.namespace, cursor[0])) {
-      const candidates = this.alive
-        .list(ns, w.from, w.to)
+      // Nothing the caller may read here ('[]'): the namespace is skipped without reading it.
+      const resources = readableResources(access, ns);
+      const listed =
+        resources === '[]'
+          ? []
+          : this.alive.list(ns, w.from, w.to, { resources: resources ?? undefined });
+      const candidates = listed
         .map((o) => ({ o, key: objectKey(o) }))
         .filter((c) => compareKeys(c.key, cursor) > 0 && can(scopeOf(c.o)))
         .sort((a, b) => compareKeys(a.key, b.key));
+      // Rows read but not candidates (before the cursor, or hidden) cost a page as much.
+      examined += listed.length - candidates.length;
       for (let i = 0; i < candidates.length; i += CHUNK) {
         const chunk = candidates.slice(i, i + CHUNK);
         const ids = JSON.stringify(chunk.map((c) => c.o.id));
@@ -142,6 +168,12 @@ export class States {
         }
       }
       examined++;
+      if (examined >= SCAN_BUDGET) {
+        // Resumed after this namespace: all of it was examined.
+        last = [ns, '\uffff', '', 0];
+        stopped = true;
+        break;
+      }
     }
     const more = found.length > limit;
     const page = found.slice(0, limit);

@@ -5,7 +5,7 @@ import type { Db } from '../db.ts';
 import type { VersionType } from '../writer.ts';
 import { namespaceOccurrencesSql } from './events.ts';
 import type { AliveObjects } from './lifespan.ts';
-import { checkWindow, memoAccess } from './params.ts';
+import { checkWindow, memoAccess, readableResources } from './params.ts';
 import { eventScope, scopeOf, type SlimRow } from './rows.ts';
 import {
   QueryError,
@@ -98,9 +98,15 @@ export class Timelines {
     const ns = q.namespace;
     const bucketMs = Math.max(1, Math.ceil((w.to - w.from + 1) / q.buckets));
 
-    const objects = this.alive
-      .list(ns, w.from, w.to, { kinds: q.kinds })
-      .filter((o) => can(scopeOf(o)));
+    // The caller's resources in this namespace are selected in SQL: what they may not read is
+    // never read, and a caller who may read nothing here costs nothing.
+    const resources = readableResources(access, ns);
+    const objects =
+      resources === '[]'
+        ? []
+        : this.alive
+            .list(ns, w.from, w.to, { kinds: q.kinds, resources: resources ?? undefined })
+            .filter((o) => can(scopeOf(o)));
     const ordered = this.order(objects);
     const truncated = ordered.length > limit;
     if (truncated) ordered.length = limit;

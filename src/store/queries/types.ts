@@ -23,6 +23,12 @@ export interface Access {
   allows(r: Scope): boolean;
   /** Who asks (a user name): the query pool queues each caller apart, so none can crowd out others. */
   readonly caller?: string;
+  /**
+   * The resources ([group, resource]) it allows in `namespace`, for a query to select only those
+   * rows in SQL: rows the caller may not read are then never read, nor counted against a page.
+   * Absent or null: every resource there may be allowed, ask `allows`.
+   */
+  resourcesIn?(namespace: string): readonly (readonly [string, string])[] | null;
 }
 
 export interface Page<T> {
