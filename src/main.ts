@@ -31,7 +31,7 @@ import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { parseOptions, UsageError, USAGE, type Options } from './options.ts';
 import { DEFAULT_MAX_AGE_MS } from './recorder/policy.ts';
 import { Recorder } from './recorder/recorder.ts';
-import { WatchSet } from './recorder/watch-set.ts';
+import { WatchSet, watchesReadiness } from './recorder/watch-set.ts';
 import { Backups, DATABASE_FILE, restoreOnStart } from './store/backup.ts';
 import { openDatabase, StoreError, type Db } from './store/db.ts';
 import { HEAD_SEQ_SQL } from './store/head.ts';
@@ -41,9 +41,6 @@ import { HistoryReader } from './store/reader.ts';
 import { Retention } from './store/retention.ts';
 import { HistoryWriter } from './store/writer.ts';
 import { VERSION } from './version.ts';
-
-/** A watch failing for longer than this makes the operator not ready. */
-const WATCH_FAILURE_THRESHOLD_MS = 5 * 60_000;
 
 function prepareDataDir(dir: string): string {
   const abs = resolve(dir);
@@ -177,15 +174,7 @@ async function run(options: Options, log: Logger): Promise<void> {
     log: log.child({ component: 'history-policy' }),
     metrics: metrics.controller,
   });
-  readiness.set('watches', () => {
-    const failing = watchSet.failingLongerThan(WATCH_FAILURE_THRESHOLD_MS);
-    return failing.length === 0
-      ? { ok: true }
-      : {
-          ok: false,
-          message: `watches failing for more than ${WATCH_FAILURE_THRESHOLD_MS / 60_000} minutes: ${failing.join(', ')}`,
-        };
-  });
+  readiness.set('watches', watchesReadiness(watchSet));
   controller.start();
   // The head, read on the writer's connection: what the recorder last committed.
   const headDb = writerDb.prepare<[], { seq: number }>(HEAD_SEQ_SQL);

@@ -2,6 +2,7 @@
 // Watches are shared between policies: one per resource and scope, stopped when no policy
 // needs it any more.
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { ReadinessCheck } from '../http/health.ts';
 import type { ResolvedKind } from '../kube/discovery.ts';
 import type { KubeHttp } from '../kube/http.ts';
 import {
@@ -14,6 +15,9 @@ import type { Logger } from '../log.ts';
 import type { HistoryWriter } from '../store/writer.ts';
 import type { CompiledPolicy } from './policy.ts';
 import type { Recorder } from './recorder.ts';
+
+/** How long a watch may fail (Error or Forbidden) before the operator reports itself not ready. */
+export const WATCH_FAILURE_THRESHOLD_MS = 5 * 60_000;
 
 export const EVENTS: ResolvedKind = {
   group: '',
@@ -96,14 +100,18 @@ export interface WatchSetOptions {
   metrics?: ReflectorMetrics;
   /** Called when the state of a watch changes, e.g. to requeue the policies using it. */
   onChange?: (key: string) => void;
+  /** The clock of watch states (ms). */
+  now?: () => number;
 }
 
 export class WatchSet {
   private readonly o: WatchSetOptions;
   private readonly running = new Map<string, { reflector: Reflector; status: WatchStatus }>();
+  private readonly now: () => number;
 
   constructor(opts: WatchSetOptions) {
     this.o = opts;
+    this.now = opts.now ?? Date.now;
   }
 
   /** Starts the watches that are missing and stops those no longer desired. */
@@ -123,7 +131,7 @@ export class WatchSet {
       if (this.running.has(key)) continue;
       const entry = {
         reflector: this.reflector(t),
-        status: { state: 'Pending', message: 'starting', since: Date.now() } as WatchStatus,
+        status: { state: 'Pending', message: 'starting', since: this.now() } as WatchStatus,
       };
       this.running.set(key, entry);
       this.o.log.info('Started watch', { watch: key });
@@ -143,7 +151,7 @@ export class WatchSet {
       metrics,
       onState: (state, message) => {
         const entry = this.running.get(t.key);
-        if (entry) entry.status = { state, message, since: Date.now() };
+        if (entry) entry.status = { state, message, since: this.now() };
         this.o.onChange?.(t.key);
       },
     });
@@ -158,7 +166,7 @@ export class WatchSet {
   }
 
   /** Watches that have been failing (Error or Forbidden) for longer than `ms`. */
-  failingLongerThan(ms: number, now = Date.now()): string[] {
+  failingLongerThan(ms: number, now = this.now()): string[] {
     return [...this.running]
       .filter(
         ([, w]) =>
@@ -173,4 +181,17 @@ export class WatchSet {
     this.running.clear();
     await Promise.all(all.map((w) => w.reflector.stop()));
   }
+}
+
+/** The readiness check of the watches: not ready while one has been failing longer than `ms`. */
+export function watchesReadiness(set: WatchSet, ms = WATCH_FAILURE_THRESHOLD_MS): ReadinessCheck {
+  return () => {
+    const failing = set.failingLongerThan(ms);
+    return failing.length === 0
+      ? { ok: true }
+      : {
+          ok: false,
+          message: `watches failing for more than ${ms / 60_000} minutes: ${failing.join(', ')}`,
+        };
+  };
 }
