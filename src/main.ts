@@ -225,7 +225,10 @@ async function run(options: Options, log: Logger): Promise<void> {
   const head = new HistoryQueries(readerDb);
   const streams = new StreamHub(
     { head: () => head.head(), since: (...a) => queries.since(...a) },
-    { onCount: (n) => metrics.api.openStreams(n) },
+    {
+      accessRefreshMs: options.streamAccessRefreshMs,
+      onCount: (n) => metrics.api.openStreams(n),
+    },
   );
   await backups.clean();
   const api = apiRouter({
@@ -233,7 +236,11 @@ async function run(options: Options, log: Logger): Promise<void> {
     scopes: currentScopes,
     auth:
       options.auth === 'token'
-        ? new KubeAuth(http, { metrics: metrics.api.auth, audience: options.tokenAudience })
+        ? new KubeAuth(http, {
+            metrics: metrics.api.auth,
+            audience: options.tokenAudience,
+            ttlMs: options.authCacheTtlMs,
+          })
         : null,
     streams,
     backups,

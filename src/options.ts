@@ -37,6 +37,10 @@ export interface Options {
   listenPlain: ListenAddress | null;
   /** The audience callers' tokens must be issued for (TokenReview audiences); null: the API server's default. */
   tokenAudience: string | null;
+  /** How long a TokenReview or SubjectAccessReview answer is reused, in ms: the delay before a changed RBAC binding takes effect. */
+  authCacheTtlMs: number;
+  /** How often an open live stream asks again what its caller may read, in ms. */
+  streamAccessRefreshMs: number;
 }
 
 /** A user mistake in flags or environment, reported as one line without a stack. */
@@ -61,6 +65,14 @@ Flags (each also read from the environment variable in brackets):
                         here, for probes and scrapers [HINDSIGHT_LISTEN_PLAIN]; default none
   --token-audience AUD  accept only bearer tokens issued for this audience (TokenReview
                         audiences) [HINDSIGHT_TOKEN_AUDIENCE]; default the API server's
+  --auth-cache-ttl DURATION
+                        how long an answer of the API server about a token or a permission is
+                        reused, so how long a revoked binding still reads, e.g. 10s or 500ms
+                        [HINDSIGHT_AUTH_CACHE_TTL]; default 10s
+  --stream-access-refresh DURATION
+                        how often an open live stream asks again what its caller may read; a
+                        revoked binding stops a stream within this plus --auth-cache-ttl
+                        [HINDSIGHT_STREAM_ACCESS_REFRESH]; default 30s
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} [HINDSIGHT_LOG_LEVEL]; default info
   --max-disk SIZE       byte budget of the history volume, e.g. 10Gi or 500Mi [HINDSIGHT_MAX_DISK];
                         oldest history is removed beyond it; default no budget
@@ -139,6 +151,8 @@ export function parseOptions(
         'tls-key': { type: 'string' },
         'listen-plain': { type: 'string' },
         'token-audience': { type: 'string' },
+        'auth-cache-ttl': { type: 'string' },
+        'stream-access-refresh': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -166,6 +180,8 @@ export function parseOptions(
   const [tlsKey, tlsKeySrc] = pick('tls-key', 'HINDSIGHT_TLS_KEY');
   const [plain, plainSrc] = pick('listen-plain', 'HINDSIGHT_LISTEN_PLAIN');
   const [audience, audienceSrc] = pick('token-audience', 'HINDSIGHT_TOKEN_AUDIENCE');
+  const [authTtl, authTtlSrc] = pick('auth-cache-ttl', 'HINDSIGHT_AUTH_CACHE_TTL');
+  const [refresh, refreshSrc] = pick('stream-access-refresh', 'HINDSIGHT_STREAM_ACCESS_REFRESH');
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     throw new UsageError(
       tlsCert === undefined
@@ -219,6 +235,14 @@ export function parseOptions(
           : { cert: nonEmpty(tlsCert, tlsCertSrc)!, key: nonEmpty(tlsKey, tlsKeySrc)! },
       listenPlain: plain === undefined ? null : parseListen(plain, plainSrc),
       tokenAudience: nonEmpty(audience, audienceSrc) ?? null,
+      authCacheTtlMs:
+        authTtl === undefined
+          ? 10_000
+          : parsed(parseDuration(authTtl), authTtlSrc, authTtl, 'a duration such as 10s or 500ms'),
+      streamAccessRefreshMs:
+        refresh === undefined
+          ? 30_000
+          : parsed(parseDuration(refresh), refreshSrc, refresh, 'a duration such as 30s or 5s'),
       retentionIntervalMs:
         interval === undefined
           ? 60_000

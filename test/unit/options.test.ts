@@ -25,6 +25,8 @@ describe('parseOptions', () => {
       tls: null,
       listenPlain: null,
       tokenAudience: null,
+      authCacheTtlMs: 10_000,
+      streamAccessRefreshMs: 30_000,
     });
   });
 
@@ -67,6 +69,8 @@ describe('parseOptions', () => {
       tls: { cert: '/tls/tls.crt', key: '/tls/tls.key' },
       listenPlain: { host: '0.0.0.0', port: 8080 },
       tokenAudience: 'hindsight',
+      authCacheTtlMs: 10_000,
+      streamAccessRefreshMs: 30_000,
     });
   });
 
@@ -115,6 +119,31 @@ describe('parseOptions', () => {
     );
     expect(() => parseOptions([], { HINDSIGHT_RETENTION_INTERVAL: 'soon' })).toThrow(
       "HINDSIGHT_RETENTION_INTERVAL must be a duration such as 1m or 30s, got 'soon'",
+    );
+  });
+
+  it('parses how long access answers are reused and how often a stream asks again, naming a bad value', () => {
+    expect(options(['--auth-cache-ttl', '500ms', '--stream-access-refresh=2s'])).toMatchObject({
+      authCacheTtlMs: 500,
+      streamAccessRefreshMs: 2_000,
+    });
+    const fromEnv = options([], {
+      HINDSIGHT_AUTH_CACHE_TTL: '1m',
+      HINDSIGHT_STREAM_ACCESS_REFRESH: '1m30s',
+    });
+    expect([fromEnv.authCacheTtlMs, fromEnv.streamAccessRefreshMs]).toEqual([60_000, 90_000]);
+    // A flag wins over its environment variable.
+    expect(
+      options(['--auth-cache-ttl', '3s'], { HINDSIGHT_AUTH_CACHE_TTL: '1m' }).authCacheTtlMs,
+    ).toBe(3_000);
+    expect(() => parseOptions(['--auth-cache-ttl', '10'], {})).toThrow(
+      new UsageError("--auth-cache-ttl must be a duration such as 10s or 500ms, got '10'"),
+    );
+    expect(() => parseOptions(['--auth-cache-ttl', '0s'], {})).toThrow(
+      "--auth-cache-ttl must be a duration such as 10s or 500ms, got '0s'",
+    );
+    expect(() => parseOptions([], { HINDSIGHT_STREAM_ACCESS_REFRESH: 'often' })).toThrow(
+      "HINDSIGHT_STREAM_ACCESS_REFRESH must be a duration such as 30s or 5s, got 'often'",
     );
   });
 
