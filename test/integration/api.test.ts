@@ -7,8 +7,12 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../cluster/control-plane.ts';
+import type { SinceItem } from '../../src/store/queries.ts';
+import { LiveSse } from '../support/live-sse.ts';
 import { conforms } from '../support/openapi.ts';
+import { readSse, sseData } from '../support/sse.ts';
 import { apply, controlPlane, kubeConfig, uniqueName, waitFor } from './cluster.ts';
+import { every, namespaceReads, outcomes, sampleNamespace } from './namespace-reads.ts';
 import { OperatorProcess, operatorKubeconfig } from './operator-process.ts';
 import {
   clusterRoleBinding,
@@ -271,60 +275,87 @@ describe('REST API', () => {
   });
 
   it('shows a caller allowed only namespace A nothing of namespace B, from every endpoint', async () => {
-    const b = (await find(nsB, 'ConfigMap', 'settings'))!;
-    expect(b).toBeDefined();
-    const search = await ok<{ items: Obj[] }>(
-      `/api/v1/resources?kind=ConfigMap&includeDeleted=true`,
-      'ObjectPage',
-      tokenA,
-    );
-    expect(search.items.length).toBeGreaterThan(0);
-    expect(search.items.every((o) => o.namespace === nsA)).toBe(true);
-    expect((await get(`/api/v1/objects/${b.uid}`, tokenA)).status).toBe(404);
-    expect((await get(`/api/v1/objects/${b.uid}/versions`, tokenA)).status).toBe(404);
-    expect((await get(`/api/v1/objects/${b.uid}/at?time=now`, tokenA)).status).toBe(404);
-    const timeline = await ok<{ rows: unknown[] }>(
-      `/api/v1/timeline?namespace=${nsB}&from=-10m`,
-      'Timeline',
-      tokenA,
-    );
-    expect(timeline.rows).toEqual([]);
-    const events = await ok<{ items: { namespace: string }[] }>(
-      `/api/v1/events?from=-10m`,
-      'EventPage',
-      tokenA,
-    );
-    expect(events.items.every((e) => e.namespace === nsA)).toBe(true);
-    const changes = await ok<{ items: { object: Obj }[] }>(
-      `/api/v1/changes?from=-10m`,
-      'ChangePage',
-      tokenA,
-    );
-    expect(changes.items.every((c) => c.object.namespace === nsA)).toBe(true);
-    const state = await ok<{ items: unknown[] }>(
-      `/api/v1/namespaces/${nsB}/state`,
-      'NamespaceState',
-      tokenA,
-    );
-    expect(state.items).toEqual([]);
-    // Rollouts: the admin sees both namespaces', the caller only A's; B's by id is a 404.
-    let all: { items: { id: number; namespace: string; name: string }[] } = { items: [] };
-    await waitFor('the rollouts of A and B to be derived', 30_000, async () => {
-      all = await ok('/api/v1/rollouts', 'RolloutPage');
-      return (
-        all.items.some((r) => r.namespace === nsB) && all.items.some((r) => r.namespace === nsA)
+    const sample = (ns: string, deployment: string) =>
+      sampleNamespace(op.url, adminToken, ns, { object: 'settings', deployment });
+    const [readsA, readsB] = [
+      namespaceReads(await sample(nsA, 'web')),
+      namespaceReads(await sample(nsB, 'other')),
+    ];
+    // Every endpoint has something of B (the admin reads it) and the caller reads A's from each,
+    // so what the caller does not get of B is withheld from it, not missing.
+    expect(await outcomes(op.url, readsA, tokenA)).toEqual(every(readsA, 'shown'));
+    expect(await outcomes(op.url, readsB, adminToken)).toEqual(every(readsB, 'shown'));
+    expect(await outcomes(op.url, readsB, tokenA)).toEqual(every(readsB, 'hidden'));
+
+    // Lists across namespaces: the caller's hold A's records and nothing else, the admin's B's too.
+    type Item = Record<string, unknown> & { object?: Obj };
+    const across: [string, string, (i: Item) => unknown][] = [
+      ['/api/v1/resources?includeDeleted=true&limit=500', 'ObjectPage', (i) => i.namespace],
+      ['/api/v1/events?from=-10m&limit=500', 'EventPage', (i) => i.namespace],
+      ['/api/v1/changes?from=-10m&limit=500', 'ChangePage', (i) => i.object?.namespace],
+      ['/api/v1/rollouts?limit=500', 'RolloutPage', (i) => i.namespace],
+    ];
+    for (const [path, schema, namespaceOf] of across) {
+      const namespaces = async (token: string) =>
+        new Set((await ok<{ items: Item[] }>(path, schema, token)).items.map(namespaceOf));
+      expect([...(await namespaces(tokenA))], path).toEqual([nsA]);
+      expect([...(await namespaces(adminToken))], path).toContain(nsB);
+    }
+
+    // The live stream, open before B and then A change: B's record is committed first, so the
+    // caller's stream read past it on its way to A's, and passed it over.
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+    const stream = await LiveSse.open(`${op.url}/api/v1/stream`, auth(tokenA));
+    try {
+      const create = (namespace: string) =>
+        core.createNamespacedConfigMap({
+          namespace,
+          body: { metadata: { name: 'streamed' }, data: { level: 'info' } },
+        });
+      const recorded = async (namespace: string) => {
+        let seq = 0;
+        await waitFor(`the new ConfigMap of ${namespace} to be recorded`, 30_000, async () => {
+          const o = await find(namespace, 'ConfigMap', 'streamed');
+          if (!o) return false;
+          const v = await ok<{ items: Version[] }>(
+            `/api/v1/objects/${o.uid}/versions`,
+            'VersionPage',
+          );
+          seq = v.items[0]?.seq ?? 0;
+          return seq > 0;
+        });
+        return seq;
+      };
+      await create(nsB);
+      const seqB = await recorded(nsB);
+      await create(nsA);
+      const seqA = await recorded(nsA);
+      expect(seqA).toBeGreaterThan(seqB);
+      const namespaceOf = (i: SinceItem) => i.object?.namespace ?? i.event?.namespace;
+      await waitFor("A's new ConfigMap on the caller's stream", 30_000, () =>
+        Promise.resolve(
+          stream
+            .data<SinceItem>()
+            .some((i) => i.object?.name === 'streamed' && namespaceOf(i) === nsA),
+        ),
       );
-    });
-    const mine = await ok<{ items: { namespace: string }[] }>(
-      '/api/v1/rollouts',
-      'RolloutPage',
-      tokenA,
-    );
-    expect(mine.items.length).toBeGreaterThan(0);
-    expect(mine.items.every((r) => r.namespace === nsA)).toBe(true);
-    const theirs = all.items.find((r) => r.namespace === nsB)!;
-    expect((await get(`/api/v1/rollouts/${theirs.id}`, tokenA)).status).toBe(404);
-    conforms('Rollout', (await get(`/api/v1/rollouts/${theirs.id}`)).body);
+      expect(stream.position).toBeGreaterThanOrEqual(seqA);
+      const sent = stream.data<SinceItem>();
+      for (const i of sent) conforms('SinceItem', i);
+      expect(sent.filter((i) => namespaceOf(i) !== nsA)).toEqual([]);
+      // The admin's stream over the same span has B's record.
+      const first = Number(stream.messages[0]!.id);
+      const all = sseData<SinceItem>(
+        await readSse(
+          `${op.url}/api/v1/stream?since=${first}`,
+          (got) => sseData<SinceItem>(got).some((i) => i.seq === seqB),
+          auth(adminToken),
+        ),
+      );
+      expect(all.find((i) => i.seq === seqB)?.object?.namespace).toBe(nsB);
+    } finally {
+      await stream.close();
+    }
   });
 
   it('answers 401 without a valid token', async () => {
