@@ -22,6 +22,7 @@ import type { HistoryQueries } from './queries.ts';
 import { HistoryDataError } from './queries/lookups.ts';
 import { QueryError, type Access, type Scope } from './queries/types.ts';
 import {
+  grantsNothing,
   toGrant,
   type QueryMethod,
   type QueryRequest,
@@ -351,17 +352,15 @@ export class QueryPool implements QueryService {
         );
         return;
       }
-      const req: QueryRequest = {
-        id: this.nextId++,
-        method,
-        args,
-        grant: this.opts.allowsAll?.(access) ? { all: true } : toGrant(access, this.opts.scopes()),
-        json,
-      };
+      const grant = this.opts.allowsAll?.(access)
+        ? ({ all: true } as const)
+        : toGrant(access, this.opts.scopes());
+      const req: QueryRequest = { id: this.nextId++, method, args, grant, json };
       const job: Job = {
         req,
         caller,
-        light: LIGHT_METHODS.has(method),
+        // A caller who may read nothing is answered without reading: as cheap as one object.
+        light: LIGHT_METHODS.has(method) || grantsNothing(grant),
         asked: performance.now(),
         resolve: resolve as (v: unknown) => void,
         reject,

@@ -62,6 +62,11 @@ export function toGrant(access: Access, scopes: readonly Scope[]): AccessGrant {
   };
 }
 
+/** True for a grant that allows nothing: its queries answer empty without reading. */
+export function grantsNothing(g: AccessGrant): boolean {
+  return !g.all && g.scopes.length === 0 && g.everywhere.length === 0;
+}
+
 export function grantAccess(g: AccessGrant): Access {
   if (g.all) return { allows: () => true };
   const scopes = new Set(g.scopes);
@@ -77,6 +82,7 @@ export function grantAccess(g: AccessGrant): Access {
   return {
     allows: (s) => everywhere.has(resourceKey(s)) || scopes.has(scopeKey(s)),
     resourcesIn: (ns) => [...new Set([...everywhere, ...(inNamespace.get(ns) ?? [])])].map(pair),
+    readsNothing: scopes.size === 0 && everywhere.size === 0,
   };
 }
 

@@ -124,6 +124,22 @@ describe('QueryPool fairness', () => {
     }
   });
 
+  it('answers a caller who may read nothing without waiting for a general thread', async () => {
+    const pool = new QueryPool({ path, threads: 1, lightThreads: 1, scopes: () => SCOPES });
+    try {
+      await warm(pool);
+      const order: string[] = [];
+      const heavy = [1, 2, 3].map((i) => track(order, `a${i}`, pool.timeline(day, as('a'))));
+      const none: Access = { allows: () => false, caller: 'nobody' };
+      const empty = track(order, 'n', pool.timeline(day, none));
+      await Promise.all([...heavy, empty]);
+      expect(((await empty) as { rows: unknown[] }).rows).toEqual([]);
+      expect(order.indexOf('n')).toBeLessThan(order.indexOf('a2'));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('keeps the light thread to one-object queries', async () => {
     // With no general thread idle, a timeline waits rather than take the light thread.
     const pool = new QueryPool({ path, threads: 1, lightThreads: 1, scopes: () => SCOPES });

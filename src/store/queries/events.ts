@@ -119,6 +119,7 @@ export class Events {
       ? decodeCursor<[number, number]>(q.cursor, CURSOR_TAG, ['number', 'number'])
       : [MAX, MAX];
     const can = memoAccess(access);
+    if (access.readsNothing) return { items: [], next: null };
     const items: { e: EventRow; occ: Occurrence[] }[] = [];
     let examined = 0;
     let last: EventRow | null = null;

@@ -69,6 +69,7 @@ export class Rollouts {
       ? decodeCursor<[number, number]>(q.cursor, CURSOR_TAG, ['number', 'number'])
       : [MAX, MAX];
     const can = memoAccess(access);
+    if (access.readsNothing) return { items: [], next: null };
     const items: Rollout[] = [];
     let examined = 0;
     for (;;) {

@@ -163,6 +163,7 @@ export class Search {
       ? decodeCursor<ObjectKey>(q.cursor, CURSOR_TAG, ['string', 'string', 'string', 'number'])
       : START;
     const can = memoAccess(access);
+    if (access.readsNothing) return { items: [], next: null };
     const scan: Scan = { items: [], last: null, examined: 0, done: false };
     const accept = (o: SlimRow | ObjectRow): void => {
       scan.examined++;

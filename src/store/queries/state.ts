@@ -136,6 +136,7 @@ export class States {
       ? decodeCursor<ObjectKey>(q.cursor, CURSOR_TAG, ['string', 'string', 'string', 'number'])
       : START;
     const can = memoAccess(access);
+    if (access.readsNothing) return { items: [], next: null };
     const found: SlimRow[] = [];
     let examined = 0;
     let last: ObjectKey | null = null;

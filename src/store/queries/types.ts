@@ -29,6 +29,8 @@ export interface Access {
    * Absent or null: every resource there may be allowed, ask `allows`.
    */
   resourcesIn?(namespace: string): readonly (readonly [string, string])[] | null;
+  /** True when it allows nothing at all: a query answers empty at once, without reading. */
+  readonly readsNothing?: boolean;
 }
 
 export interface Page<T> {
