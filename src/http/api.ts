@@ -2,7 +2,9 @@
 import { Router, type Request, type Response } from 'express';
 import { BackupRefused, type Backups } from '../store/backup.ts';
 import {
+  DEFAULT_STATE_LIMIT,
   DEFAULT_TIMELINE_ROWS,
+  MAX_STATE_LIMIT,
   MAX_TIMELINE_ROWS,
   QueryError,
   ROLLOUT_OUTCOMES,
@@ -72,9 +74,39 @@ export function apiRouter(deps: ApiDeps): Router {
   });
   if (auth) r.use(requireCaller(auth));
 
-  const access = async (res: Response, verb: Verb): Promise<Access> => {
+  /**
+   * The caller's access to the scopes a request touches, and only those, so a request asks
+   * SubjectAccessReviews for what it may show: one namespace's resources for a query of one
+   * namespace, one scope for one object. `touched` defaults to every scope history exists for.
+   */
+  const access = async (
+    res: Response,
+    verb: Verb,
+    touched: (s: Scope) => boolean = () => true,
+  ): Promise<Access> => {
     if (!auth) return ALLOW_ALL;
-    return auth.access(res.locals.caller as Caller, verb, deps.scopes());
+    const caller = res.locals.caller as Caller;
+    const granted = await auth.access(caller, verb, deps.scopes().filter(touched));
+    return { allows: (s) => granted.allows(s), caller: caller.user };
+  };
+  const inNamespace = (ns: string | undefined) => (s: Scope) =>
+    ns === undefined || s.namespace === ns;
+  const events = (s: Scope) => s.group === '' && s.resource === 'events';
+  /** Access to the one scope an object's or a rollout's reading is decided on. */
+  const accessTo = async (
+    res: Response,
+    of: { uid: string } | { rollout: number },
+  ): Promise<Access> => {
+    if (!auth) return ALLOW_ALL;
+    const caller = res.locals.caller as Caller;
+    const scope = await deps.queries.scopeOf(of, { allows: () => false, caller: caller.user });
+    const s = scope && (JSON.parse(scope.text) as Scope);
+    if (!s) return { allows: () => false, caller: caller.user };
+    return access(
+      res,
+      'get',
+      (t) => t.group === s.group && t.resource === s.resource && t.namespace === s.namespace,
+    );
   };
   /** Wraps an async handler: its errors go to the problem handler. */
   const handle =
@@ -121,16 +153,17 @@ export function apiRouter(deps: ApiDeps): Router {
           limit: p.limit(query),
           cursor: p.str(query, 'cursor'),
         },
-        await access(res, 'list'),
+        await access(res, 'list', inNamespace(p.namespace(query))),
       );
     }),
   );
 
   r.get(
     '/objects/:uid',
-    handle(async (req, res) =>
-      deps.queries.object(p.uid(req.params.uid as string), await access(res, 'get')),
-    ),
+    handle(async (req, res) => {
+      const uid = p.uid(req.params.uid as string);
+      return deps.queries.object(uid, await accessTo(res, { uid }));
+    }),
   );
 
   r.get(
@@ -138,34 +171,34 @@ export function apiRouter(deps: ApiDeps): Router {
     handle(async (req, res) => {
       const query = q(req);
       const hasWindow = query.from !== undefined || query.to !== undefined;
+      const uid = p.uid(req.params.uid as string);
       return deps.queries.versions(
-        p.uid(req.params.uid as string),
+        uid,
         {
           limit: p.limit(query),
           cursor: p.str(query, 'cursor'),
           window: hasWindow ? p.window(query, now()) : undefined,
         },
-        await access(res, 'get'),
+        await accessTo(res, { uid }),
       );
     }),
   );
 
   r.get(
     '/objects/:uid/versions/:seq',
-    handle(async (req, res) =>
-      deps.queries.version(
-        p.uid(req.params.uid as string),
-        p.seq(req.params.seq as string, 'seq'),
-        await access(res, 'get'),
-      ),
-    ),
+    handle(async (req, res) => {
+      const uid = p.uid(req.params.uid as string);
+      const seq = p.seq(req.params.seq as string, 'seq');
+      return deps.queries.version(uid, seq, await accessTo(res, { uid }));
+    }),
   );
 
   r.get(
     '/objects/:uid/at',
     handle(async (req, res) => {
+      const uid = p.uid(req.params.uid as string);
       const t = p.time(q(req), 'time', now());
-      return deps.queries.at(p.uid(req.params.uid as string), t, await access(res, 'get'));
+      return deps.queries.at(uid, t, await accessTo(res, { uid }));
     }),
   );
 
@@ -186,12 +219,8 @@ export function apiRouter(deps: ApiDeps): Router {
           ? { seq: p.seq(bySeq, `${which}Seq`) }
           : { time: p.parseTime(byTime!, which, now()) };
       };
-      return deps.queries.diff(
-        p.uid(req.params.uid as string),
-        end('from'),
-        end('to'),
-        await access(res, 'get'),
-      );
+      const uid = p.uid(req.params.uid as string);
+      return deps.queries.diff(uid, end('from'), end('to'), await accessTo(res, { uid }));
     }),
   );
 
@@ -200,9 +229,10 @@ export function apiRouter(deps: ApiDeps): Router {
     handle(async (req, res) => {
       const query = q(req);
       const uid = p.str(query, 'involvedUid');
+      const ns = p.namespace(query);
       return deps.queries.events(
         {
-          namespace: p.namespace(query),
+          namespace: ns,
           involvedUid: uid === undefined ? undefined : p.uid(uid, 'involvedUid'),
           reason: p.objectName(query, 'reason'),
           type: p.oneOf(query, 'type', ['Normal', 'Warning'] as const),
@@ -210,7 +240,7 @@ export function apiRouter(deps: ApiDeps): Router {
           limit: p.limit(query),
           cursor: p.str(query, 'cursor'),
         },
-        await access(res, 'list'),
+        await access(res, 'list', (s) => events(s) && inNamespace(ns)(s)),
       );
     }),
   );
@@ -219,9 +249,10 @@ export function apiRouter(deps: ApiDeps): Router {
     '/rollouts',
     handle(async (req, res) => {
       const query = q(req);
+      const ns = p.namespace(query);
       return deps.queries.rollouts(
         {
-          namespace: p.namespace(query),
+          namespace: ns,
           kind: p.oneOf(query, 'kind', ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'] as const),
           name: p.objectName(query, 'name'),
           outcome: p.oneOf(query, 'outcome', ROLLOUT_OUTCOMES),
@@ -229,7 +260,7 @@ export function apiRouter(deps: ApiDeps): Router {
           limit: p.limit(query, 20),
           cursor: p.str(query, 'cursor'),
         },
-        await access(res, 'list'),
+        await access(res, 'list', inNamespace(ns)),
       );
     }),
   );
@@ -239,7 +270,7 @@ export function apiRouter(deps: ApiDeps): Router {
     handle(async (req, res) => {
       const id = String(req.params.id);
       if (!/^\d{1,15}$/.test(id)) throw badParam('id', `'${id}' is not a rollout id`);
-      return deps.queries.rollout(Number(id), await access(res, 'get'));
+      return deps.queries.rollout(Number(id), await accessTo(res, { rollout: Number(id) }));
     }),
   );
 
@@ -261,7 +292,7 @@ export function apiRouter(deps: ApiDeps): Router {
             fallback: DEFAULT_TIMELINE_ROWS,
           }),
         },
-        await access(res, 'list'),
+        await access(res, 'list', inNamespace(ns)),
       );
     }),
   );
@@ -271,13 +302,20 @@ export function apiRouter(deps: ApiDeps): Router {
     handle(async (req, res) => {
       const query = q(req);
       const ns = p.namespace({ namespace: req.params.namespace });
-      const items = await deps.queries.namespaceState(
+      return deps.queries.namespaceState(
         ns!,
         p.time(query, 'at', now(), now()),
-        { kinds: p.kinds(query) },
-        await access(res, 'list'),
+        {
+          kinds: p.kinds(query),
+          limit: p.int(query, 'limit', {
+            min: 1,
+            max: MAX_STATE_LIMIT,
+            fallback: DEFAULT_STATE_LIMIT,
+          }),
+          cursor: p.str(query, 'cursor'),
+        },
+        await access(res, 'list', inNamespace(ns)),
       );
-      return items && new JsonText(`{"items":${items.text}}`);
     }),
   );
 
@@ -285,14 +323,15 @@ export function apiRouter(deps: ApiDeps): Router {
     '/changes',
     handle(async (req, res) => {
       const query = q(req);
+      const ns = p.namespace(query);
       return deps.queries.changes(
         {
-          namespace: p.namespace(query),
+          namespace: ns,
           window: p.window(query, now()),
           limit: p.limit(query, 50),
           cursor: p.str(query, 'cursor'),
         },
-        await access(res, 'list'),
+        await access(res, 'list', inNamespace(ns)),
       );
     }),
   );
@@ -307,7 +346,7 @@ export function apiRouter(deps: ApiDeps): Router {
       return next(err);
     }
     streams
-      .serve(req, res, query, () => access(res, 'list'))
+      .serve(req, res, query, () => access(res, 'list', inNamespace(query.namespace)))
       .catch((err: unknown) => (res.headersSent ? deps.logError?.(err) : next(err)));
   });
 

@@ -49,6 +49,9 @@ export function createApp({
   loopbackHostOnly,
 }: AppDeps): Express {
   const app = express();
+  // Answers are not cached (no-store), so an ETag would only hash every body, tens of MB for a
+  // day's timeline, on the event loop.
+  app.set('etag', false);
   app.disable('x-powered-by');
 
   // Liveness: the process answers, so its event loop runs.

@@ -206,8 +206,9 @@ const schemas = {
   },
   NamespaceState: {
     type: 'object',
-    required: ['items'],
+    required: ['items', 'next'],
     properties: {
+      next: { ...nullable(str), description: 'cursor of the next page' },
       items: {
         type: 'array',
         items: {
@@ -299,7 +300,7 @@ const windowParams = [
   param('to', `end of the window (${TIME}); default: now`),
 ];
 const pageParams = [
-  param('limit', 'page size, 1 to 500'),
+  param('limit', 'page size, 1 to 1,000'),
   param('cursor', 'the next cursor of the previous page'),
 ];
 const uidParam = param('uid', 'uid of the object', true, 'path');
@@ -455,6 +456,11 @@ export const OPENAPI = {
         param('namespace', 'namespace', true, 'path'),
         param('at', `the instant (${TIME}); default now`),
         param('kinds', 'kinds, separated by commas'),
+        param(
+          'limit',
+          'objects per page, 1 to 1,000; default 500 (a page also ends once its bodies reach 8 MiB)',
+        ),
+        param('cursor', 'the next cursor of the previous page'),
       ],
     ),
     '/api/v1/stream': STREAM,
