@@ -4,7 +4,7 @@
 // per token and per caller's full user info. A client address whose tokens keep being refused is
 // throttled before it can make the operator send a TokenReview per made-up token.
 import { createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { KubeHttp } from '../kube/http.ts';
 import { ProblemError } from './problem.ts';
 
@@ -59,6 +59,26 @@ export interface KubeAuthOptions {
 }
 
 const MINUTE = 60_000;
+/** Refused tokens a proxy's address may pass on per minute, in multiples of one client's. */
+const PROXY_SHARE = 10;
+
+/** Where a request comes from: its connection's address, and whom a proxy forwards it for. */
+export interface Client {
+  address: string;
+  /** The last X-Forwarded-For hop: the address the proxy itself saw (it appends it). */
+  forwardedFor?: string;
+}
+
+/** The client of a request, as KubeAuth throttles it. */
+export function clientOf(req: Pick<Request, 'socket' | 'get'>): Client {
+  const address = req.socket?.remoteAddress ?? '';
+  const hops = (req.get('x-forwarded-for') ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  const last = hops.at(-1);
+  return last && last.length <= 64 ? { address, forwardedFor: last } : { address };
+}
 
 export class KubeAuth {
   private readonly http: KubeHttp;
@@ -124,26 +144,39 @@ export class KubeAuth {
    * `client` address whose tokens were refused too often in the last minute, a token not already
    * known is refused with a 429 without asking the API server.
    */
-  authenticate(token: string, client = ''): Promise<Caller | null> {
+  authenticate(token: string, from: string | Client = ''): Promise<Caller | null> {
+    const client = typeof from === 'string' ? { address: from } : from;
+    // Behind a proxy (the API server's service proxy) every caller shares its address: each is
+    // counted by the address the proxy forwards for, and the proxy's address as a whole gets
+    // PROXY_SHARE times as many, which also bounds a client making up forwarded addresses.
+    const own = client.forwardedFor
+      ? `${client.forwardedFor} via ${client.address}`
+      : client.address;
     const key = createHash('sha256').update(token).digest('hex');
     const known = this.tokens.get(key);
     if (!known || this.now() - known.at >= this.ttlMs) {
-      const times = this.refusals(client);
-      if (times.length >= this.refusedPerMinute) {
+      const limits: [string, number][] = [[own, this.refusedPerMinute]];
+      if (client.forwardedFor) limits.push([client.address, this.refusedPerMinute * PROXY_SHARE]);
+      for (const [who, limit] of limits) {
+        const times = this.refusals(who);
+        if (times.length < limit) continue;
         this.metrics?.throttled();
         const wait = Math.max(1, Math.ceil((times[0]! + MINUTE - this.now()) / 1000));
         return Promise.reject(
           new ProblemError(
             429,
             'Too Many Requests',
-            `${times.length} bearer tokens from ${client || 'this address'} were refused in the last minute; try again in ${wait} s with a valid token`,
+            `${times.length} bearer tokens from ${who || 'this address'} were refused in the last minute; try again in ${wait} s with a valid token`,
           ),
         );
       }
     }
     const caller = this.cached(this.tokens, key, () => this.tokenReview(token));
     return caller.then((c) => {
-      if (c === null) this.noteRefused(client);
+      if (c === null) {
+        this.noteRefused(own);
+        if (client.forwardedFor) this.noteRefused(client.address);
+      }
       return c;
     });
   }
@@ -318,7 +351,7 @@ export function requireCaller(auth: KubeAuth): RequestHandler {
         ),
       );
     }
-    auth.authenticate(m[1]!, req.socket?.remoteAddress ?? '').then(
+    auth.authenticate(m[1]!, clientOf(req)).then(
       (caller) => {
         if (!caller) {
           res.set('WWW-Authenticate', 'Bearer error="invalid_token"');

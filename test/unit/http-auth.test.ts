@@ -4,7 +4,7 @@
 // reviews are tested against the local control plane in test/integration/api.test.ts).
 import type { Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
-import { KubeAuth, requireCaller, type Caller } from '../../src/http/auth.ts';
+import { clientOf, KubeAuth, requireCaller, type Caller } from '../../src/http/auth.ts';
 import { ProblemError } from '../../src/http/problem.ts';
 import type { KubeHttp } from '../../src/kube/http.ts';
 
@@ -157,6 +157,52 @@ describe('KubeAuth', () => {
       'TokenReview:accepted',
       'TokenReview:accepted',
     ]);
+  });
+
+  it('throttles each client behind a proxy by the address it forwards for', async () => {
+    const { http, asked } = reviewer(() => true);
+    const auth = new KubeAuth(http, { now: () => 1_000_000, refusedPerMinute: 3 });
+    const proxy = '10.96.0.1';
+    const mallory = { address: proxy, forwardedFor: '192.0.2.7' };
+    for (let i = 0; i < 3; i++) expect(await auth.authenticate(`bogus-${i}`, mallory)).toBeNull();
+    const throttled = (await auth
+      .authenticate('bogus-3', mallory)
+      .catch((e: unknown) => e)) as ProblemError;
+    expect(throttled.status).toBe(429);
+    expect(throttled.message).toMatch(
+      /^3 bearer tokens from 192\.0\.2\.7 via 10\.96\.0\.1 were refused/,
+    );
+    // Another user of the same proxy is still reviewed, and accepted.
+    expect(await auth.authenticate('good', { address: proxy, forwardedFor: '192.0.2.8' })).toEqual(
+      expect.objectContaining({ user: TOKENS.good!.user }),
+    );
+    expect(asked).toHaveLength(4);
+  });
+
+  it('bounds made-up forwarded addresses by the share of the address they come from', async () => {
+    const { http, asked } = reviewer(() => true);
+    const auth = new KubeAuth(http, { now: () => 1_000_000, refusedPerMinute: 1 });
+    const from = (i: number) => ({ address: '203.0.113.5', forwardedFor: `198.51.100.${i}` });
+    for (let i = 0; i < 10; i++) expect(await auth.authenticate(`bogus-${i}`, from(i))).toBeNull();
+    const throttled = (await auth
+      .authenticate('bogus-10', from(10))
+      .catch((e: unknown) => e)) as ProblemError;
+    expect(throttled.status).toBe(429);
+    expect(throttled.message).toMatch(/^10 bearer tokens from 203\.0\.113\.5 were refused/);
+    expect(asked).toHaveLength(10);
+  });
+
+  it('takes the client behind a proxy from the last X-Forwarded-For hop', () => {
+    const req = (xff?: string) => ({
+      socket: { remoteAddress: '10.96.0.1' },
+      get: (name: string) => (name === 'x-forwarded-for' ? xff : undefined),
+    });
+    expect(clientOf(req('6.6.6.6, 192.0.2.7') as never)).toEqual({
+      address: '10.96.0.1',
+      forwardedFor: '192.0.2.7',
+    });
+    expect(clientOf(req() as never)).toEqual({ address: '10.96.0.1' });
+    expect(clientOf(req('x'.repeat(65)) as never)).toEqual({ address: '10.96.0.1' });
   });
 
   it('asks TokenReviews for the configured audience and refuses a token not issued for it', async () => {
