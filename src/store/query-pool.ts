@@ -28,6 +28,7 @@ import {
   type QueryRequest,
   type QueryResponse,
   type WireError,
+  type WorkerReady,
 } from './query-wire.ts';
 
 /** The queries' methods, answered asynchronously: what the API calls. */
@@ -144,6 +145,11 @@ interface Slot {
   light: boolean;
   /** null while the thread is being replaced. */
   worker: Worker | null;
+  /**
+   * The thread has opened the database. Until then queries wait in the queue, so one timing out
+   * meanwhile does not stop a thread that was only starting.
+   */
+  ready: boolean;
   job: Job | null;
 }
 
@@ -216,7 +222,12 @@ export class QueryPool implements QueryService {
     }
     this.json = json as JsonQueryService;
     for (let i = 0; i < this.opts.lightThreads + this.opts.threads; i++) {
-      const slot: Slot = { light: i < this.opts.lightThreads, worker: null, job: null };
+      const slot: Slot = {
+        light: i < this.opts.lightThreads,
+        worker: null,
+        ready: false,
+        job: null,
+      };
       this.slots.push(slot);
       this.attach(slot);
     }
@@ -228,7 +239,14 @@ export class QueryPool implements QueryService {
       workerData: { path: this.opts.path, maxAnswerBytes: this.opts.maxAnswerBytes },
     });
     slot.worker = worker;
-    worker.on('message', (res: QueryResponse) => {
+    slot.ready = false;
+    worker.on('message', (res: QueryResponse | WorkerReady) => {
+      if ('ready' in res) {
+        if (slot.worker !== worker) return;
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
       const job = slot.job;
       if (slot.worker !== worker || !job || job.req.id !== res.id) return;
       clearTimeout(job.timer);
@@ -261,6 +279,7 @@ export class QueryPool implements QueryService {
   private replace(slot: Slot, delayMs: number): void {
     void slot.worker?.terminate();
     slot.worker = null;
+    slot.ready = false;
     slot.job = null;
     if (this.closed) return;
     const restart = () => {
@@ -274,7 +293,7 @@ export class QueryPool implements QueryService {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (slot.job || !slot.worker) continue;
+      if (slot.job || !slot.worker || !slot.ready) continue;
       const job = this.lightQueue.shift() ?? (slot.light ? undefined : this.nextHeavy());
       if (!job) continue;
       this.unqueued(job);

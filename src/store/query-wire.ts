@@ -30,6 +30,11 @@ export interface WireError {
   field?: string;
 }
 
+/** A query thread's first message: its database is open, it takes queries. */
+export interface WorkerReady {
+  ready: true;
+}
+
 /** `cpuMs`: CPU time the query thread spent on it, serialization included. */
 export type QueryResponse =
   | { id: number; ok: true; value: unknown; cpuMs: number }

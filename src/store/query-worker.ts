@@ -10,6 +10,7 @@ import {
   type QueryRequest,
   type QueryResponse,
   type WireError,
+  type WorkerReady,
 } from './query-wire.ts';
 
 const port = parentPort;
@@ -74,3 +75,4 @@ port.on('message', (req: QueryRequest) => {
 });
 
 port.on('close', () => db.close());
+port.postMessage({ ready: true } satisfies WorkerReady);

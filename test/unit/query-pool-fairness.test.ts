@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/kube/reflector.ts';
 import type { Access, Scope } from '../../src/store/queries.ts';
-import { QueryPool, QueryUnavailableError } from '../../src/store/query-pool.ts';
+import { QueryPool, QueryTimeoutError, QueryUnavailableError } from '../../src/store/query-pool.ts';
 import { openRecording, watchTarget } from './fixtures/recording.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
@@ -65,8 +65,10 @@ function track(order: string[], label: string, p: Promise<unknown>): Promise<unk
 }
 
 async function warm(pool: QueryPool): Promise<void> {
-  // Every thread has opened the database before the race starts.
-  await Promise.all([0, 1, 2].map(() => pool.head()));
+  // Every thread has opened the database before the race starts: a general query can only be
+  // answered by the general thread, and the light thread takes the first light query.
+  const small = { ...day, namespace: 'small' };
+  await Promise.all([pool.timeline(small, as('warm')), pool.object('uid-small-one', as('warm'))]);
 }
 
 describe('QueryPool fairness', () => {
@@ -151,6 +153,53 @@ describe('QueryPool fairness', () => {
       const c = track(order, 'c', pool.object('uid-small-one', as('c')));
       await Promise.all([a, b, c]);
       expect(order).toEqual(['c', 'a1', 'b1']);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails a query past its timeout, replaces its thread, and answers the next', async () => {
+    let threadErrors = 0;
+    const pool = new QueryPool({
+      path,
+      threads: 1,
+      lightThreads: 1,
+      timeoutMs: 40,
+      scopes: () => SCOPES,
+      onThreadError: () => threadErrors++,
+      onAnswer: (a) => answered.push((a.args[0] as { namespace: string }).namespace),
+    });
+    const answered: string[] = [];
+    /** `ask` once a thread has started within the timeout (starting one takes about as long). */
+    const once = async <T>(ask: () => Promise<T>): Promise<T> => {
+      for (let i = 0; ; i++) {
+        try {
+          return await ask();
+        } catch (err) {
+          if (!(err instanceof QueryTimeoutError) || i === 50) throw err;
+        }
+      }
+    };
+    try {
+      const small = () => pool.timeline({ ...day, namespace: 'small' }, as('a'));
+      await once(small);
+      const err = await pool.timeline(day, as('a')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QueryTimeoutError);
+      expect((err as Error).message).toMatch(/did not answer within 0\.04 s/);
+      // The thread running it was stopped, not left to finish the day: a fresh one answers.
+      expect((await once(small)).rows.map((r) => r.name)).toEqual(['one']);
+      // Waiting counts too: a query queued behind one that times out fails when its time is up.
+      const [first, second] = await Promise.all([
+        pool.timeline(day, as('a')).catch((e: unknown) => e),
+        pool.timeline(day, as('b')).catch((e: unknown) => e),
+      ]);
+      expect(first).toBeInstanceOf(QueryTimeoutError);
+      expect(second).toBeInstanceOf(QueryTimeoutError);
+      expect((await once(small)).rows).toHaveLength(1);
+      // No thread ever finished a day: each was stopped at its timeout.
+      expect(answered.length).toBeGreaterThanOrEqual(3);
+      expect(answered.filter((ns) => ns === 'big')).toEqual([]);
+      expect(threadErrors).toBe(0);
     } finally {
       await pool.close();
     }

@@ -159,6 +159,7 @@ describe('QueryPool', () => {
     const pool = new QueryPool({ path, threads: 1, maxQueued: 1, scopes: () => SCOPES });
     try {
       const q = { namespace: 'a', window, buckets: 10 };
+      await pool.timeline(q, all); // the thread is up: the next query runs rather than waits
       const running = pool.timeline(q, all);
       const waiting = pool.timeline(q, all);
       await expect(pool.timeline(q, all)).rejects.toBeInstanceOf(QueryUnavailableError);
