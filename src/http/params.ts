@@ -1,12 +1,14 @@
 // Parsing and validating API parameters. Each parser names the parameter and what is allowed.
 import { parseDuration } from '../duration.ts';
-import { badParam } from './problem.ts';
+import { badParam, quote } from './problem.ts';
 
 export type Query = Record<string, unknown>;
 
 /** The largest time window a query may span. */
 export const MAX_WINDOW_MS = 31 * 24 * 3600 * 1000;
 export const MAX_LIMIT = 500;
+/** The earliest and latest times, in ms from the epoch, that a Date holds. */
+const MAX_TIME_MS = 8.64e15;
 
 /** A single string value, or undefined; repeated parameters are refused. */
 export function str(q: Query, name: string): string | undefined {
@@ -30,7 +32,14 @@ export function parseTime(value: string, name: string, now: number): number {
   if (value === 'now') return now;
   if (value.startsWith('-')) {
     const d = parseDuration(value.slice(1));
-    if (d !== null) return now - d;
+    if (d !== null) {
+      if (now - d < -MAX_TIME_MS)
+        throw badParam(
+          name,
+          `${quote(value)} reaches back before the earliest time there is; use a shorter relative time such as -30d`,
+        );
+      return now - d;
+    }
   } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
     const t = Date.parse(value);
     if (!Number.isNaN(t)) return t;
@@ -39,7 +48,7 @@ export function parseTime(value: string, name: string, now: number): number {
   }
   throw badParam(
     name,
-    `'${value}' is not a time: use RFC 3339 (2026-11-22T10:00:00Z), 'now' or a relative time such as -1h or -30m`,
+    `${quote(value)} is not a time: use RFC 3339 (2026-11-22T10:00:00Z), 'now' or a relative time such as -1h or -30m`,
   );
 }
 
@@ -79,10 +88,13 @@ export function int(
     if (opts.fallback === undefined) throw badParam(name, 'is required');
     return opts.fallback;
   }
-  if (!/^-?\d+$/.test(v)) throw badParam(name, `'${v}' is not a whole number`);
+  if (!/^-?\d+$/.test(v)) throw badParam(name, `${quote(v)} is not a whole number`);
   const n = Number(v);
   if (n < opts.min || n > opts.max)
-    throw badParam(name, `must be from ${opts.min} to ${opts.max}, got ${n}`);
+    throw badParam(
+      name,
+      `must be from ${opts.min} to ${opts.max}, got ${Number.isSafeInteger(n) ? n : quote(v)}`,
+    );
   return n;
 }
 
@@ -95,7 +107,7 @@ export function bool(q: Query, name: string, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
-  throw badParam(name, `must be true or false, got '${v}'`);
+  throw badParam(name, `must be true or false, got ${quote(v)}`);
 }
 
 export function oneOf<T extends string>(
@@ -106,7 +118,7 @@ export function oneOf<T extends string>(
   const v = str(q, name);
   if (v === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(v))
-    throw badParam(name, `must be one of ${allowed.join(', ')}, got '${v}'`);
+    throw badParam(name, `must be one of ${allowed.join(', ')}, got ${quote(v)}`);
   return v as T;
 }
 
@@ -116,7 +128,7 @@ const KIND = /^[A-Z][A-Za-z0-9]*$/;
 export function namespace(q: Query, name = 'namespace'): string | undefined {
   const v = str(q, name);
   if (v !== undefined && (v.length > 63 || !NAME.test(v)))
-    throw badParam(name, `'${v}' is not a namespace name`);
+    throw badParam(name, `${quote(v)} is not a namespace name`);
   return v;
 }
 
@@ -125,7 +137,8 @@ export function kinds(q: Query, name = 'kinds'): string[] | undefined {
   if (v === undefined) return undefined;
   const list = v.split(',').filter(Boolean);
   for (const k of list)
-    if (!KIND.test(k)) throw badParam(name, `'${k}' is not a kind (such as Pod or Deployment)`);
+    if (!KIND.test(k))
+      throw badParam(name, `${quote(k)} is not a kind (such as Pod or Deployment)`);
   if (list.length === 0 || list.length > 50)
     throw badParam(name, 'must list from 1 to 50 kinds, separated by commas');
   return list;
@@ -134,7 +147,7 @@ export function kinds(q: Query, name = 'kinds'): string[] | undefined {
 export function kind(q: Query, name = 'kind'): string | undefined {
   const v = str(q, name);
   if (v !== undefined && !KIND.test(v))
-    throw badParam(name, `'${v}' is not a kind (such as Pod or Deployment)`);
+    throw badParam(name, `${quote(v)} is not a kind (such as Pod or Deployment)`);
   return v;
 }
 
@@ -144,19 +157,20 @@ export function objectName(q: Query, name: string): string | undefined {
     v !== undefined &&
     (v.length === 0 || v.length > 253 || !/^[a-zA-Z0-9][-a-zA-Z0-9._:]*$/.test(v))
   ) {
-    throw badParam(name, `'${v}' is not an object name`);
+    throw badParam(name, `${quote(v)} is not an object name`);
   }
   return v;
 }
 
 export function uid(value: string, name = 'uid'): string {
-  if (!/^[0-9a-fA-F-]{1,64}$/.test(value)) throw badParam(name, `'${value}' is not an object uid`);
+  if (!/^[0-9a-fA-F-]{1,64}$/.test(value))
+    throw badParam(name, `${quote(value)} is not an object uid`);
   return value;
 }
 
 export function seq(value: string, name: string): number {
   if (!/^\d{1,15}$/.test(value))
-    throw badParam(name, `'${value}' is not a version sequence number`);
+    throw badParam(name, `${quote(value)} is not a version sequence number`);
   return Number(value);
 }
 
@@ -197,13 +211,13 @@ export function labelSelector(q: Query, name = 'labelSelector'): Requirement[] |
     } else {
       throw badParam(
         name,
-        `'${p}' is not a label requirement (use key=value, key!=value, key in (a,b), key notin (a), key or !key)`,
+        `${quote(p)} is not a label requirement (use key=value, key!=value, key in (a,b), key notin (a), key or !key)`,
       );
     }
-    if (!LABEL_KEY.test(r.key)) throw badParam(name, `'${r.key}' is not a label key`);
+    if (!LABEL_KEY.test(r.key)) throw badParam(name, `${quote(r.key)} is not a label key`);
     for (const value of r.values)
       if (!LABEL_VALUE.test(value) || value.length > 63)
-        throw badParam(name, `'${value}' is not a label value`);
+        throw badParam(name, `${quote(value)} is not a label value`);
     out.push(r);
   }
   if (out.length === 0) throw badParam(name, 'is empty');
