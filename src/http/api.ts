@@ -26,7 +26,7 @@ import {
 } from './auth.ts';
 import { OPENAPI } from './openapi.ts';
 import * as p from './params.ts';
-import { badParam, notFound, ProblemError } from './problem.ts';
+import { badParam, notFound, ProblemError, quote } from './problem.ts';
 import { measureRequests, type ApiMetrics } from './api-metrics.ts';
 import { parseStreamRequest, type StreamHub } from './stream.ts';
 
@@ -269,7 +269,7 @@ export function apiRouter(deps: ApiDeps): Router {
     '/rollouts/:id',
     handle(async (req, res) => {
       const id = String(req.params.id);
-      if (!/^\d{1,15}$/.test(id)) throw badParam('id', `'${id}' is not a rollout id`);
+      if (!/^\d{1,15}$/.test(id)) throw badParam('id', `${quote(id)} is not a rollout id`);
       return deps.queries.rollout(Number(id), await accessTo(res, { rollout: Number(id) }));
     }),
   );

@@ -4,6 +4,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from '../log.ts';
 import type { ListenAddress } from '../options.ts';
@@ -49,6 +50,33 @@ export function loadTls(files: TlsFiles): { cert: Buffer; key: Buffer } {
   return { cert, key };
 }
 
+/** The most a request line and its headers may be (Node's default). */
+const MAX_HEADER_KIB = 16;
+
+/**
+ * What Node answers itself, before the app sees a request: a request line and headers too long
+ * get a problem saying so (Node's own 431 has no body), anything else unparsable a bare 400.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    const body = JSON.stringify({
+      type: 'about:blank',
+      title: 'Request Header Fields Too Large',
+      status: 431,
+      detail: `the request line and headers may be at most ${MAX_HEADER_KIB} KiB: shorten the query (fewer or shorter parameters)`,
+    });
+    socket.end(
+      `HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    return;
+  }
+  socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+}
+
 /** Listens on `at` with `app`, over HTTPS when `tls` is given. */
 export async function listen(
   app: RequestListener,
@@ -61,6 +89,7 @@ export async function listen(
   const server = tls
     ? createHttpsServer({ ...loadTls(tls), minVersion: 'TLSv1.2' }, app)
     : createHttpServer(app);
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(

@@ -80,3 +80,27 @@ describe('listen with TLS', () => {
     );
   });
 });
+
+describe('listen: requests Node refuses before the app', () => {
+  it('answers a request line past 16 KiB with a 431 problem saying what to shorten', async () => {
+    const live = await listen(
+      (_req, res) => res.end('ok'),
+      { host: '127.0.0.1', port: 0 },
+      '--listen',
+      createLogger('error'),
+    );
+    try {
+      const base = `http://${live.address}`;
+      expect((await fetch(`${base}/?q=${'x'.repeat(1000)}`)).status).toBe(200);
+      const res = await fetch(`${base}/?q=${'x'.repeat(20_000)}`);
+      expect(res.status).toBe(431);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await res.json()).toMatchObject({
+        status: 431,
+        detail: expect.stringMatching(/at most 16 KiB: shorten the query/) as unknown,
+      });
+    } finally {
+      await live.close();
+    }
+  });
+});
