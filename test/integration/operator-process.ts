@@ -79,8 +79,17 @@ export async function operatorKubeconfig(cp: ControlPlane, server?: string): Pro
     'crd/historypolicies.hindsight.dev',
     'crd/sinks.hindsight.dev',
   ]);
+  return serviceAccountKubeconfig(cp, { namespace: 'hindsight-system', name: 'hindsight' }, server);
+}
+
+/** A kubeconfig presenting a token of the ServiceAccount `sa` (valid 2 h) to the control plane. */
+export async function serviceAccountKubeconfig(
+  cp: ControlPlane,
+  sa: { namespace: string; name: string },
+  server?: string,
+): Promise<string> {
   const token = (
-    await cp.kubectl(['create', 'token', 'hindsight', '-n', 'hindsight-system', '--duration=2h'])
+    await cp.kubectl(['create', 'token', sa.name, '-n', sa.namespace, '--duration=2h'])
   ).trim();
   const dir = await mkdtemp(join(tmpdir(), 'hindsight-sa-'));
   const file = join(dir, 'kubeconfig');
