@@ -347,7 +347,7 @@ KIND is what kubectl accepts (deploy, deployment, Deployment, po, cm, ...). Time
 
 ${CONNECTION_HELP}
 
-Run 'hindsight COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 error, 2 usage error
+Run 'hindsight COMMAND --help' for a command's flags, 'hindsight --version' for the version. Exit codes: 0 ok, 1 error, 2 usage error
 ('track' has more: see 'hindsight track --help').
 `;
 }

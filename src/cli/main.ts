@@ -13,6 +13,7 @@ import { rollouts } from './commands/rollouts.ts';
 import { track } from './commands/track.ts';
 import { changes, events } from './commands/window.ts';
 import type { Context } from './context.ts';
+import { VERSION } from '../version.ts';
 import { CliError, ExitError, UsageError } from './errors.ts';
 import type { Out } from './output.ts';
 
@@ -68,6 +69,10 @@ function connectionOf(flags: Flags, env: NodeJS.ProcessEnv) {
 /** Runs one command line; returns the exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
   try {
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === 'version')) {
+      io.stdout.write(`hindsight ${VERSION}\n`);
+      return 0;
+    }
     const parsed = parseCommandLine(argv);
     if ('help' in parsed) {
       io.stdout.write(parsed.help);
