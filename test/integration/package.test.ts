@@ -1,8 +1,8 @@
 // The package `npm pack` makes, installed as a user would (`npm install hindsight-X.tgz`, runtime
 // dependencies only, from the registry): the CLI runs from it and reports the version of
 // package.json, and the tarball carries what it is for (the built code, CRDs, chart, manifests,
-// samples, changelog) and none of the sources or tests. Not a cluster test: it is slow (a build
-// and an install), so it runs with the integration tests, on the dist/ of `npm run build`.
+// samples, changelog) and none of the sources or tests. Not a cluster test, but slow (an install
+// from the registry), so it runs with the integration tests, on the dist/ of `npm run build`.
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
