@@ -3,7 +3,8 @@
 // the performance design next to their targets; also writes test-results/bench.json.
 // `--only=ingest,scenarios,memory` runs a subset (sections: ingest, scenarios, memory, queries,
 // export, e2e); `--profile=DIR` writes a CPU profile of one
-// extra, uncounted ingest run of each profile (see profile-summary.ts).
+// extra, uncounted ingest run of each profile (see profile-summary.ts); `--dump-stream FILE`
+// writes the watch events the ingest section feeds, and measures nothing (dump.ts).
 import { fileURLToPath } from 'node:url';
 import { measureEndToEnd, type EndToEndFigures } from './end-to-end.ts';
 import {
@@ -30,7 +31,8 @@ import {
   type ScenarioResult,
 } from './scenarios.ts';
 import { capturedWorkload, REPLAY_POLICY } from './replay.ts';
-import { encode } from './stream.ts';
+import { dumpStreams } from './dump.ts';
+import { encode, type EncodedWorkload } from './stream.ts';
 import { ingestRows, memoryRows, relistRows, scenarioRows } from './summary.ts';
 import { storageBreakdownRows, storageFigures, storageRows, targetRows } from './summary.ts';
 import type { Results } from './summary.ts';
@@ -104,6 +106,8 @@ interface Args {
   config: Config;
   sections: Set<string>;
   profileDir: string | undefined;
+  /** --dump-stream FILE: write the ingest section's watch events there instead of measuring. */
+  dumpStream: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -116,7 +120,24 @@ function parseArgs(argv: string[]): Args {
       throw new Error(`Unknown section '${s}' in --only; use some of ${SECTIONS.join(', ')}`);
     }
   }
-  return { config, sections, profileDir };
+  const at = argv.findIndex((a) => a === '--dump-stream' || a.startsWith('--dump-stream='));
+  let dumpStream: string | undefined;
+  if (at >= 0) {
+    const arg = argv[at]!;
+    dumpStream = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[at + 1];
+    if (!dumpStream || dumpStream.startsWith('--')) {
+      throw new Error('--dump-stream needs a FILE to write the watch events to');
+    }
+  }
+  return { config, sections, profileDir, dumpStream };
+}
+
+/** The workloads of the ingest section that --dump-stream writes: small-Pod churn, captured. */
+function dumpedWorkloads(config: Config): EncodedWorkload[] {
+  return [
+    encode('small Pods', podChurn('small', SEEDS.small), config.smallChanges),
+    capturedWorkload(),
+  ];
 }
 
 async function runIngest(config: Config, profileDir?: string): Promise<IngestSummary[]> {
@@ -143,7 +164,14 @@ async function runScenarios(config: Config): Promise<ScenarioResult[]> {
 }
 
 async function main(): Promise<void> {
-  const { config, sections, profileDir } = parseArgs(process.argv.slice(2));
+  const { config, sections, profileDir, dumpStream } = parseArgs(process.argv.slice(2));
+  if (dumpStream) {
+    const { lines, bytes } = await dumpStreams(dumpStream, dumpedWorkloads(config));
+    console.log(
+      `Wrote ${lines} watch events (${(bytes / 1048576).toFixed(1)} MiB) of the small-Pod churn (${config.smallChanges}, ${config.mode} mode) and the captured watch streams to ${dumpStream}`,
+    );
+    return;
+  }
   const m = machine();
   const started = new Date();
   console.log(`Hindsight benchmark, ${config.mode} mode, ${started.toISOString()}`);
