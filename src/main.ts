@@ -244,6 +244,7 @@ async function run(options: Options, log: Logger): Promise<void> {
         : null,
     streams,
     backups,
+    bundleDir: join(dataDir, 'bundles'),
     metrics: metrics.api,
     logError: (err) => log.warn('An answer failed after it started', { error: err }),
   });

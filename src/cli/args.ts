@@ -41,6 +41,7 @@ const OPTIONS = {
   containers: { type: 'string' },
   follow: { type: 'boolean' },
   replay: { type: 'string' },
+  listen: { type: 'string' },
 } as const;
 
 export type Flag = keyof typeof OPTIONS;
@@ -316,6 +317,43 @@ Examples:
 
 Example:
   hindsight backup -f hindsight-$(date +%F).db`,
+  },
+  {
+    name: 'bundle',
+    summary: 'download the history of some namespaces in a window, to serve it anywhere',
+    usage: 'hindsight bundle -n NS[,NS...] --from TIME [--to TIME] -o FILE',
+    args: 0,
+    flags: ['namespace', 'from', 'to', 'output'],
+    details: `Writes a self-contained history database of what you may read in those namespaces:
+each object alive in the window with its state at the start and every version in it, the Events
+that occurred in it, its gaps and the rollouts that started in it (Secret values as digests).
+'hindsight serve FILE' answers from it with the same API, UI and CLI, no cluster needed.
+
+Flags:
+  -n, --namespace NS,...  the namespaces, separated by commas
+  --from TIME             start of the window (RFC 3339 or a time ago such as 2h)
+  --to TIME               end of the window; default now
+  -o, --output FILE       where to write it
+
+Example:
+  hindsight bundle -n shop,pay --from 2h -o incident.db`,
+  },
+  {
+    name: 'serve',
+    summary: 'serve a bundle (or a backup) read-only with the API and UI, no cluster needed',
+    usage: 'hindsight serve FILE [--listen HOST:PORT]',
+    args: 1,
+    connection: 'none',
+    flags: ['listen'],
+    details: `Without a cluster no one can say who may read what: it answers everyone who reaches it,
+so it listens on loopback only. Point the CLI at it with --server.
+
+Flags:
+  --listen HOST:PORT  where to listen; default 127.0.0.1:8080
+
+Example:
+  hindsight serve incident.db
+  hindsight --server http://127.0.0.1:8080 changes -n shop --since 2d`,
   },
   {
     name: 'restore',

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCommandLine, type Flags } from './args.ts';
 import { connect, type Connected } from './client.ts';
 import { backup, restore } from './commands/backup.ts';
+import { bundle, serve } from './commands/bundle.ts';
 import { follow } from './commands/follow.ts';
 import { diff, get, history } from './commands/object.ts';
 import { rollouts } from './commands/rollouts.ts';
@@ -28,6 +29,8 @@ const HANDLERS: Record<string, (ctx: Context) => Promise<void | number>> = {
   track,
   backup,
   restore,
+  bundle,
+  serve,
 };
 
 export interface Io {

@@ -1,4 +1,7 @@
 // The REST API under /api/v1: validate input, authorize, call a store query, shape the answer.
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import { BackupRefused, type Backups } from '../store/backup.ts';
 import {
@@ -39,6 +42,8 @@ export interface ApiDeps {
   auth: KubeAuth | null;
   /** Live streams (/stream); absent: the endpoint answers 404. */
   streams?: StreamHub;
+  /** Where incident bundles (/bundle) are written until sent; absent: the endpoint answers 404. */
+  bundleDir?: string;
   /** Backups of the history volume (/backup); absent: the endpoint answers 404. */
   backups?: Backups;
   metrics?: ApiMetrics;
@@ -348,6 +353,58 @@ export function apiRouter(deps: ApiDeps): Router {
     streams
       .serve(req, res, query, () => access(res, 'list', inNamespace(query.namespace)))
       .catch((err: unknown) => (res.headersSent ? deps.logError?.(err) : next(err)));
+  });
+
+  r.get('/bundle', (req, res, next) => {
+    const send = async () => {
+      const dir = deps.bundleDir;
+      if (!dir) throw new ProblemError(404, 'Not found', 'this server has no history volume');
+      const query = q(req);
+      const raw = query.namespace;
+      const given = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
+        .flatMap((v) => String(v).split(','))
+        .filter(Boolean);
+      if (given.length === 0) {
+        throw badParam('namespace', 'is required: repeat it, or separate namespaces with commas');
+      }
+      if (given.length > 50)
+        throw badParam('namespace', `names ${given.length} namespaces, at most 50`);
+      const namespaces = [...new Set(given.map((v) => p.namespace({ namespace: v })!))];
+      const window = p.window(query, now());
+      const granted = await access(res, 'list', (s) => namespaces.includes(s.namespace));
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, `bundle-${randomBytes(6).toString('hex')}.db`);
+      const summary = await deps.queries
+        .bundle({ namespaces, window, file }, granted)
+        .catch((err: unknown) => {
+          if (err instanceof QueryUnavailableError) {
+            res.set('Retry-After', String(err.retryAfterSeconds));
+          }
+          throw toProblem(err);
+        });
+      const counts = JSON.parse(summary!.text) as { objects: number; versions: number };
+      const stamp = new Date(now()).toISOString().replace(/[:.]/g, '-');
+      res.sendFile(
+        file,
+        {
+          headers: {
+            'Content-Type': 'application/vnd.sqlite3',
+            'Content-Disposition': `attachment; filename="hindsight-bundle-${stamp}.db"`,
+            'Cache-Control': 'no-store',
+            'X-Hindsight-Objects': String(counts.objects),
+            'X-Hindsight-Versions': String(counts.versions),
+          },
+        },
+        (err) => {
+          void rm(file, { force: true });
+          if (err) {
+            if (res.headersSent) deps.logError?.(err);
+            else next(err);
+          }
+        },
+      );
+    };
+    send().catch(next);
   });
 
   r.get('/backup', (_req, res, next) => {

@@ -378,6 +378,32 @@ const BACKUP = {
   },
 };
 
+const BUNDLE = {
+  get: {
+    summary:
+      'The history of some namespaces in a window, as a database `hindsight serve` answers from',
+    description:
+      'Of what the caller may list in those namespaces: each object alive in the window with its state at the start and every version in it, the Events that occurred in it, its gaps and the rollouts that started in it.',
+    parameters: [
+      param(
+        'namespace',
+        'a namespace; repeat it or separate namespaces with commas (at most 50)',
+        true,
+      ),
+      ...windowParams,
+    ],
+    responses: {
+      200: {
+        description: 'a SQLite database; X-Hindsight-Objects and X-Hindsight-Versions count them',
+        content: { 'application/vnd.sqlite3': { schema: { type: 'string', format: 'binary' } } },
+      },
+      400: problem('a bad parameter'),
+      401: problem('no or an invalid bearer token'),
+      503: problem('the query threads are busy'),
+    },
+  },
+};
+
 export const OPENAPI = {
   openapi: '3.1.0',
   info: {
@@ -465,6 +491,7 @@ export const OPENAPI = {
     ),
     '/api/v1/stream': STREAM,
     '/api/v1/backup': BACKUP,
+    '/api/v1/bundle': BUNDLE,
     '/api/v1/changes': op('Everything that changed between two instants', 'ChangePage', [
       param('namespace', 'namespace'),
       ...windowParams,

@@ -19,6 +19,7 @@ import { Search } from './queries/search.ts';
 import { Since } from './queries/since.ts';
 import { States } from './queries/state.ts';
 import { Timelines } from './queries/timeline.ts';
+import { writeBundle, type BundleRequest, type BundleSummary } from './bundle.ts';
 import { checkSeq } from './queries/params.ts';
 import { scopeOf } from './queries/rows.ts';
 import {
@@ -62,10 +63,12 @@ export class HistoryQueries {
   private readonly states: States;
   private readonly log: Since;
   private readonly rolloutList: Rollouts;
+  private readonly alive: AliveObjects;
 
   constructor(db: Db) {
     this.db = db;
     const alive = new AliveObjects(db);
+    this.alive = alive;
     this.lookups = new Lookups(db);
     this.history = new History(db, this.lookups);
     this.searches = new Search(db, this.lookups, alive);
@@ -166,6 +169,14 @@ export class HistoryQueries {
       const o = this.lookups.objectByUid(of.uid);
       return o && scopeOf(o);
     });
+  }
+
+  /**
+   * Writes the bundle of `q.namespaces` in `q.window` (what `access` may read of them) to
+   * `q.file`, a new history database of its own (bundle.ts).
+   */
+  bundle(q: BundleRequest, access: Access): BundleSummary {
+    return this.read(() => writeBundle(this.db, this.lookups, this.alive, q, access));
   }
 
   /** Versions and Event occurrences after `seq`; resume from the result's `next`. */

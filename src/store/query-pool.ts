@@ -72,6 +72,7 @@ const ARITY: Record<QueryMethod, number> = {
   rollouts: 1,
   rollout: 1,
   scopeOf: 1,
+  bundle: 1,
 };
 
 /** Queries bounded by one object or one rollout: cheap by construction, served by the light thread. */
@@ -468,6 +469,9 @@ export class QueryPool implements QueryService {
     return this.call('rollout', [a[0]], a[1]);
   }
   /** The scope an object's or a rollout's access is decided on (no Access: it answers no caller). */
+  bundle(...a: Parameters<HistoryQueries['bundle']>) {
+    return this.call('bundle', [a[0]], a[1]);
+  }
   scopeOf(...a: Parameters<HistoryQueries['scopeOf']>) {
     return this.call('scopeOf', [a[0]], a[1]);
   }

@@ -25,7 +25,8 @@ export interface RolloutsQuery {
 
 export const ROLLOUT_OUTCOMES = ['in-progress', 'complete', 'failed', 'superseded', 'deleted'];
 
-const RESOURCES: Record<string, { group: string; resource: string }> = {
+/** The resource each rollout's kind is read as, for access. */
+export const ROLLOUT_RESOURCES: Record<string, { group: string; resource: string }> = {
   Deployment: { group: 'apps', resource: 'deployments' },
   StatefulSet: { group: 'apps', resource: 'statefulsets' },
   DaemonSet: { group: 'apps', resource: 'daemonsets' },
@@ -62,8 +63,8 @@ export class Rollouts {
     if (q.outcome !== undefined && !ROLLOUT_OUTCOMES.includes(q.outcome)) {
       throw new QueryError('outcome', `must be one of ${ROLLOUT_OUTCOMES.join(', ')}`);
     }
-    if (q.kind !== undefined && !RESOURCES[q.kind]) {
-      throw new QueryError('kind', `must be one of ${Object.keys(RESOURCES).join(', ')}`);
+    if (q.kind !== undefined && !ROLLOUT_RESOURCES[q.kind]) {
+      throw new QueryError('kind', `must be one of ${Object.keys(ROLLOUT_RESOURCES).join(', ')}`);
     }
     let [beforeStarted, beforeId] = q.cursor
       ? decodeCursor<[number, number]>(q.cursor, CURSOR_TAG, ['number', 'number'])
@@ -103,7 +104,7 @@ export class Rollouts {
   /** The scope reading rollout `id` is decided on. */
   scopeOf(id: number): Scope | undefined {
     const r = this.s.one.get(id);
-    const res = r && RESOURCES[r.kind];
+    const res = r && ROLLOUT_RESOURCES[r.kind];
     return r && res ? { ...res, namespace: r.namespace } : undefined;
   }
 
@@ -117,6 +118,6 @@ function readable(
   r: Row,
   can: (s: { group: string; resource: string; namespace: string }) => boolean,
 ) {
-  const res = RESOURCES[r.kind];
+  const res = ROLLOUT_RESOURCES[r.kind];
   return res !== undefined && can({ ...res, namespace: r.namespace });
 }
