@@ -351,7 +351,9 @@ export function apiRouter(deps: ApiDeps): Router {
       return next(err);
     }
     streams
-      .serve(req, res, query, () => access(res, 'list', inNamespace(query.namespace)))
+      // Over every scope, not only the stream's namespace: a kind or namespace recorded after
+      // the stream opened is then still judged by the cluster-wide reviews of its resource.
+      .serve(req, res, query, () => access(res, 'list'))
       .catch((err: unknown) => (res.headersSent ? deps.logError?.(err) : next(err)));
   });
 

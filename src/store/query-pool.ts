@@ -380,7 +380,8 @@ export class QueryPool implements QueryService {
         req,
         caller,
         // A caller who may read nothing is answered without reading: as cheap as one object.
-        light: LIGHT_METHODS.has(method) || grantsNothing(grant),
+        // (Not a stream's read: it reads on past what it may not show, bounded by SINCE_SPAN.)
+        light: LIGHT_METHODS.has(method) || (grantsNothing(grant) && method !== 'since'),
         asked: performance.now(),
         resolve: resolve as (v: unknown) => void,
         reject,

@@ -609,6 +609,10 @@ describe('namespaceState', () => {
     expect(pages).toBe(3);
     expect(names).toEqual(state(s(100)).map((n) => n.split('@')[0]));
     expect(() => q.namespaceState('shop', s(100), { cursor: 'bogus' }, all)).toThrow(/cursor/);
+    // Later pages keep the first page's instant, whatever `at` they are given.
+    const first = q.namespaceState('shop', s(100), { limit: 2 }, all);
+    const second = q.namespaceState('shop', s(-1), { limit: 2, cursor: first.next! }, all);
+    expect(second.items.map((e) => `${e.object.kind}/${e.object.name}`)).toEqual(names.slice(2, 4));
     expect(() => q.namespaceState('shop', s(100), { limit: 1001 }, all)).toThrow(/limit/);
   });
 });

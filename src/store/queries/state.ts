@@ -85,19 +85,22 @@ export class States {
     q: { kinds?: string[]; limit?: number; cursor?: string },
     access: Access,
   ): Page<StateEntry> {
-    const t = checkTime(at, 'at');
     if (typeof namespace !== 'string') throw new QueryError('namespace', 'must be a string');
     checkKinds(q.kinds);
     const limit =
       q.limit === undefined ? DEFAULT_STATE_LIMIT : checkLimit(q.limit, MAX_STATE_LIMIT);
-    const cursor = q.cursor
-      ? decodeCursor<ObjectKey>(q.cursor, STATE_CURSOR_TAG, [
+    // A cursor carries the instant of the first page, which later pages keep: all pages are the
+    // state of one instant, also when `at` was relative (now, -1h) and time has moved on.
+    const [ns0, kind0, name0, id0, t] = q.cursor
+      ? decodeCursor<[...ObjectKey, number]>(q.cursor, STATE_CURSOR_TAG, [
           'string',
           'string',
           'string',
           'number',
+          'number',
         ])
-      : START;
+      : [...START, checkTime(at, 'at')];
+    const cursor: ObjectKey = [ns0, kind0, name0, id0];
     const can = memoAccess(access);
     const resources = readableResources(access, namespace);
     if (resources === '[]') return { items: [], next: null };
@@ -120,7 +123,7 @@ export class States {
       }
       const full = items.length >= limit || bytes >= STATE_PAGE_BYTES;
       if (full && i < objects.length - 1) {
-        return { items, next: encodeCursor(STATE_CURSOR_TAG, key) };
+        return { items, next: encodeCursor(STATE_CURSOR_TAG, [...key, t]) };
       }
     }
     return { items, next: null };
@@ -148,12 +151,15 @@ export class States {
         resources === '[]'
           ? []
           : this.alive.list(ns, w.from, w.to, { resources: resources ?? undefined });
-      const candidates = listed
+      const ahead = listed
         .map((o) => ({ o, key: objectKey(o) }))
-        .filter((c) => compareKeys(c.key, cursor) > 0 && can(scopeOf(c.o)))
+        .filter((c) => compareKeys(c.key, cursor) > 0);
+      const candidates = ahead
+        .filter((c) => can(scopeOf(c.o)))
         .sort((a, b) => compareKeys(a.key, b.key));
-      // Rows read but not candidates (before the cursor, or hidden) cost a page as much.
-      examined += listed.length - candidates.length;
+      // Hidden rows cost a page as much as shown ones (rows before the cursor are not counted:
+      // every later page of the namespace reads them again).
+      examined += ahead.length - candidates.length;
       for (let i = 0; i < candidates.length; i += CHUNK) {
         const chunk = candidates.slice(i, i + CHUNK);
         const ids = JSON.stringify(chunk.map((c) => c.o.id));
@@ -170,8 +176,9 @@ export class States {
       }
       examined++;
       if (examined >= SCAN_BUDGET) {
-        // Resumed after this namespace: all of it was examined.
-        last = [ns, '\uffff', '', 0];
+        // Resumed at the next namespace: all of this one was examined. (\u0000 sorts a name
+        // right after ns and before any longer one.)
+        last = [`${ns}\u0000`, '', '', -1];
         stopped = true;
         break;
       }
