@@ -104,6 +104,8 @@ describe('the Helm chart', () => {
     expect(await maxDisk('persistence.size=20Gi')).toBe('18Gi');
     expect(await maxDisk('persistence.size=5Gi')).toBe('4608Mi');
     expect(await maxDisk('persistence.size=5Gi', 'maxDisk=3Gi')).toBe('3Gi');
+    // A number of bytes stays a whole number (YAML numbers are floats to Helm).
+    expect(await maxDisk('maxDisk=9663676416')).toBe('9663676416');
     const err = (await helm('template', 'h', CHART, '--set', 'persistence.size=10GB').catch(
       (e: unknown) => e,
     )) as { stderr: string };

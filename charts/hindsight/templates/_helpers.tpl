@@ -14,7 +14,7 @@ and in Mi otherwise.
 */}}
 {{- define "hindsight.maxDisk" -}}
 {{- if .Values.maxDisk -}}
-{{ .Values.maxDisk }}
+{{- if kindIs "string" .Values.maxDisk -}}{{ .Values.maxDisk }}{{- else -}}{{ int64 .Values.maxDisk }}{{- end -}}
 {{- else -}}
 {{- $size := toString .Values.persistence.size -}}
 {{- $digits := regexFind "^[0-9]+" $size -}}
@@ -24,6 +24,9 @@ and in Mi otherwise.
 {{- fail (printf "persistence.size must be a whole number of Mi, Gi or Ti (such as 10Gi) for maxDisk to be derived from it, got %q; or set maxDisk" $size) -}}
 {{- end -}}
 {{- $tenths := mul (atoi $digits) $perUnit 9 -}}
+{{- if lt $tenths 10 -}}
+{{- fail (printf "persistence.size %q is too small for a history volume; give at least 2Mi" $size) -}}
+{{- end -}}
 {{- if eq (mod $tenths 10240) 0 -}}
 {{ div $tenths 10240 }}Gi
 {{- else -}}
