@@ -5,7 +5,7 @@
 // scripted incident (workload.ts). Prints the UI's address and CLI commands to try; Ctrl-C stops
 // everything and removes its data.
 //   HINDSIGHT_DEMO_PORT  the UI and API port (default 8080)
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,24 +52,58 @@ async function buildUi(): Promise<void> {
   await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn' });
 }
 
+/** What the demo has started, so that one cleanup, on Ctrl-C or a failure, stops all of it. */
+interface Started {
+  dir?: string;
+  cp?: ControlPlane;
+  operator?: ChildProcess;
+}
+
+const started: Started = {};
+let stopping: Promise<never> | null = null;
+
+/** Stops whatever was started, removes the demo's files, and exits with `code`. */
+function stop(code: number, why?: string): Promise<never> {
+  stopping ??= (async () => {
+    if (why) console.error(`The demo failed: ${why}`);
+    console.log('\nStopping…');
+    const { operator, cp, dir } = started;
+    if (operator && operator.exitCode === null) {
+      const exited = new Promise((r) => operator.once('exit', r));
+      operator.kill('SIGTERM');
+      await exited;
+    }
+    await cp?.destroy().catch(() => {});
+    if (dir) await rm(dir, { recursive: true, force: true });
+    console.log('Stopped; the demo’s cluster and history are removed.');
+    process.exit(code);
+  })();
+  return stopping;
+}
+
 async function main(): Promise<void> {
   if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) {
     throw new Error(
       `HINDSIGHT_DEMO_PORT must be a port number, got '${process.env.HINDSIGHT_DEMO_PORT}'`,
     );
   }
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
   await buildUi();
-  const dir = await mkdtemp(join(tmpdir(), 'hindsight-demo-'));
+  const dir = (started.dir = await mkdtemp(join(tmpdir(), 'hindsight-demo-')));
   console.log(
     'Starting a local control plane (the first run builds it from source: tens of minutes)…',
   );
-  const cp = await startControlPlane({ dir: join(dir, 'cluster'), owner: process.pid });
+  const cp = (started.cp = await startControlPlane({
+    dir: join(dir, 'cluster'),
+    owner: process.pid,
+  }));
   const kubectl = kubectlOf(cp);
   await kubectl(['apply', '-f', join(ROOT, 'crds')]);
   await kubectl(['wait', '--for=condition=Established', 'crd/historypolicies.hindsight.dev']);
   await kubectl(['apply', '-f', join(ROOT, 'config/samples/historypolicy-workloads.yaml')]);
 
-  const operator = spawn(
+  const operator = (started.operator = spawn(
     process.execPath,
     [
       '--max-semi-space-size=16',
@@ -86,28 +120,9 @@ async function main(): Promise<void> {
       'warn',
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  let stopping = false;
-  const stop = async (code = 0) => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nStopping…');
-    if (operator.exitCode === null) {
-      operator.kill('SIGTERM');
-      await new Promise((r) => operator.once('exit', r));
-    }
-    await cp.destroy();
-    await rm(dir, { recursive: true, force: true });
-    console.log('Stopped; the demo’s cluster and history are removed.');
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  ));
   operator.once('exit', (code) => {
-    if (!stopping) {
-      console.error(`The operator exited (${code}).`);
-      void stop(1);
-    }
+    if (!stopping) void stop(1, `the operator exited (${code})`);
   });
   await waitUntilServing(`http://127.0.0.1:${PORT}/readyz`);
 
@@ -125,7 +140,7 @@ async function main(): Promise<void> {
   ${cli} changes -n ${DELETED_NAMESPACE} --since 15m
   export KUBECONFIG=${cp.kubeconfig}   # kubectl and hindsight against the demo's cluster
 A rollout in namespace shop follows every 20 s. Ctrl-C stops everything.`);
-  await keepChanging(kubectl, () => stopping);
+  await keepChanging(kubectl, () => stopping !== null);
 }
 
 /** Polls `url` until it answers 200 (the operator is ready), for up to a minute. */
@@ -144,6 +159,7 @@ async function waitUntilServing(url: string): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`The demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  // Ctrl-C also stops the kubectl the incident waits on: that is not a failure.
+  if (stopping) return;
+  void stop(1, err instanceof Error ? err.message : String(err));
 });
