@@ -8,6 +8,7 @@
 // encoder thread → retention → query threads (their
 // queries answer 503) → store → HTTP.
 import { accessSync, constants, mkdirSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
 import { SinkController } from './controllers/sink/controller.ts';
@@ -231,6 +232,7 @@ async function run(options: Options, log: Logger): Promise<void> {
     },
   );
   await backups.clean();
+  await removeLeftoverBundles(join(dataDir, 'bundles'));
   const api = apiRouter({
     queries: queries.json,
     scopes: currentScopes,
@@ -329,6 +331,16 @@ async function main(): Promise<number> {
     }
     log.error('Hindsight failed', { error: err, stack: (err as Error).stack });
     return 1;
+  }
+}
+
+/** Bundles left by a previous run that stopped while sending one: only the files it names. */
+async function removeLeftoverBundles(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (/^bundle-[0-9a-f]{12}\.db(-journal|-wal|-shm)?$/.test(name)) {
+      await rm(join(dir, name), { force: true });
+    }
   }
 }
 
