@@ -1,7 +1,9 @@
 // The live stream and backup/restore against an operator recording the local control plane,
 // with real ServiceAccount tokens and RBAC: a caller allowed only namespace A streams only A's
 // history; a backup is refused to callers without the hindsight-backup grant; a backup taken
-// while recording restores (the --restore start-up flag) into an operator that answers the same.
+// while recording restores (the --restore start-up flag) into an operator that answers the same;
+// a backup is refused (503, Retry-After) while another is still being sent.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +26,15 @@ import {
 } from './world.ts';
 
 const core = kubeConfig().makeApiClient(CoreV1Api);
+/** The first 16 bytes of every SQLite database file. */
+const SQLITE_HEADER = 'SQLite format 3\0';
+/**
+ * ConfigMaps of random data (bytes before base64) that make the history, and so a backup, about
+ * 14 MiB: well beyond the 3-5 MB a loopback connection was measured to hold unread.
+ */
+const BULK_CONFIGMAPS = 12;
+const BULK_BYTES = 576 * 1024;
+const BIG_BACKUP = 10 * 1024 * 1024;
 
 interface Version {
   seq: number;
@@ -249,5 +260,65 @@ describe('live stream and backup', () => {
     expect(
       value('hindsight_api_requests_total{route="/stream",code="200"}'),
     ).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses a second backup while one is being sent, and takes one again once it was read', async () => {
+    // A history bigger than the loopback connection holds unread, so a download that is not
+    // read is still being sent by the operator: random data, which compresses to little.
+    for (let i = 1; i <= BULK_CONFIGMAPS; i++) {
+      await core.createNamespacedConfigMap({
+        namespace: nsB,
+        body: {
+          metadata: { name: `bulk-${i}` },
+          data: { value: randomBytes(BULK_BYTES).toString('base64') },
+        },
+      });
+    }
+    await waitFor('the bulk ConfigMaps to be recorded', 60_000, async () => {
+      const page = await json<{ items: unknown[] }>(
+        op,
+        `/api/v1/resources?namespace=${nsB}&kind=ConfigMap&name=bulk-${BULK_CONFIGMAPS}`,
+      );
+      return page.items.length === 1;
+    });
+
+    const first = await get(op, '/api/v1/backup', tokens.backup);
+    expect(first.status).toBe(200);
+    const size = Number(first.headers.get('content-length'));
+    expect(size).toBeGreaterThan(BIG_BACKUP);
+    // Read a little of it, then nothing while the second is asked for.
+    const reader = (first.body as ReadableStream<Uint8Array>).getReader();
+    const chunks: Uint8Array[] = [];
+    const head = await reader.read();
+    if (head.done) throw new Error('the backup ended before its first chunk');
+    chunks.push(head.value);
+
+    const second = await get(op, '/api/v1/backup', tokens.backup);
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('30');
+    expect(second.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await second.json()) as { title: string; status: number; detail: string };
+    conforms('Problem', problem);
+    expect(problem.status).toBe(503);
+    expect(problem.title).toBe('Backup in progress');
+    expect(problem.detail).toMatch(/backup is being taken/);
+
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+    const body = Buffer.concat(chunks);
+    expect(body.length).toBe(size);
+    expect(body.subarray(0, 16).toString('latin1')).toBe(SQLITE_HEADER);
+
+    const third = await get(op, '/api/v1/backup', tokens.backup);
+    expect(third.status).toBe(200);
+    const again = Buffer.from(await third.arrayBuffer());
+    expect(again.subarray(0, 16).toString('latin1')).toBe(SQLITE_HEADER);
+    expect(again.length).toBeGreaterThan(BIG_BACKUP);
+    const metrics = await (await fetch(`${op.url}/metrics`)).text();
+    expect(metrics).toMatch(/^hindsight_api_backups_total\{result="busy"\} 1$/m);
+    expect(metrics).toMatch(/^hindsight_api_requests_total\{route="\/backup",code="503"\} 1$/m);
   });
 });
