@@ -165,7 +165,6 @@ export class Reflector {
           rv = await this.list(reason, gap);
           relistReason = null;
         }
-        this.setState('Watching', `watching ${target.resource}`);
         const end = await this.watchOnce(rv);
         rv = end.rv;
         if (end.error) throw end.error;
@@ -215,7 +214,6 @@ export class Reflector {
   ): Promise<string> {
     const { target, http } = this.o;
     const started = this.o.now();
-    this.setState('Listing', `listing ${target.resource}`);
     this.o.metrics.relist(target.key, reason);
     const apiVersion = target.group === '' ? target.version : `${target.group}/${target.version}`;
     for (;;) {
@@ -228,6 +226,9 @@ export class Reflector {
             metadata?: { continue?: string; resourceVersion?: string };
             items?: KubeObject[];
           }>(resourcePath(target), { limit: this.o.pageSize, continue: cont }, this.stopCtl.signal);
+          // Only once the server answered: a retry of a failing watch stays failing (and keeps
+          // when it began to fail, which readiness counts from) until it really lists.
+          this.setState('Listing', `listing ${target.resource}`);
           const time = this.o.now();
           for (const item of page.items ?? []) {
             item.apiVersion ??= apiVersion;
@@ -297,7 +298,10 @@ export class Reflector {
         );
         if (this.buffer.length >= this.o.highWater) finish('backpressure');
       };
+      // The client calls onDone before it resolves when the server refused the watch.
+      let ended = false;
       const onDone = (err: unknown) => {
+        ended = true;
         let why: WatchEnd['reason'] = reason ?? 'closed';
         if (this.stopped) why = 'stopped';
         else if (reason === null && err) {
@@ -316,6 +320,9 @@ export class Reflector {
       new Watch(kc)
         .watch(resourcePath(target), query, onEvent, onDone)
         .then((ctl) => {
+          // The server accepted the watch (the request answered 200): as for Listing, not before.
+          if (!ended && reason === null && !this.stopped)
+            this.setState('Watching', `watching ${target.resource}`);
           ctlHolder.ctl = ctl;
           this.watchCtl = ctl;
           if (reason !== null || this.stopped) ctl.abort();

@@ -229,24 +229,18 @@ it('counts the threshold from when a watch started failing, not from when it was
     clock += 1;
     expect((await readyz()).status).toBe(503);
   });
-  // Recovery is shown by the test above: here the watch resumes from a resourceVersion, and it
-  // reports itself Watching on every try, before the API server has answered.
+  // Recovery is shown by the test above.
 });
 
-// Known fault, kept as an expected failure until it is fixed (then drop `.fails`): every retry
-// of a failing watch passes through Listing or Watching before it fails again, and that resets
-// when the watch started failing. With the reflector's backoff capped at a minute, a watch that
-// never succeeds is never failing for more than the 5-minute threshold, so /readyz stays 200.
-it.fails(
-  'stays not ready while a watch that failed past the threshold goes on failing',
-  async () => {
-    await watches.update([CONFIGMAPS]);
-    await untilFailed();
-    const failedAt = watches.status(CONFIGMAPS.key)!.since;
-    clock = failedAt + WATCH_FAILURE_THRESHOLD_MS + 1;
-    expect((await readyz()).status).toBe(503);
-    await untilFailed(1);
-    expect(watches.status(CONFIGMAPS.key)!.state).toBe('Forbidden');
-    expect((await readyz()).status).toBe(503);
-  },
-);
+// Every retry of a failing watch asks the server again; until it answers with a list or an
+// accepted watch, the watch stays failing and keeps when it began to.
+it('stays not ready while a watch that failed past the threshold goes on failing', async () => {
+  await watches.update([CONFIGMAPS]);
+  await untilFailed();
+  const failedAt = watches.status(CONFIGMAPS.key)!.since;
+  clock = failedAt + WATCH_FAILURE_THRESHOLD_MS + 1;
+  expect((await readyz()).status).toBe(503);
+  await untilFailed(1);
+  expect(watches.status(CONFIGMAPS.key)!.state).toBe('Forbidden');
+  expect((await readyz()).status).toBe(503);
+});
