@@ -113,6 +113,7 @@ export class Backups {
   private readonly maxDisk: number | null;
   private readonly freeBytes: (dir: string) => Promise<number>;
   private running = false;
+  private releasing: Promise<void> | null = null;
   private reserved = 0;
 
   constructor(source: string, dir: string, opts: BackupsOptions = {}) {
@@ -138,9 +139,9 @@ export class Backups {
     await rmdir(this.dir).catch(() => {});
   }
 
-  /** Whether a backup is being taken or sent. */
+  /** Whether a backup is being taken or sent (not once it was sent and is being deleted). */
   get busy(): boolean {
-    return this.running;
+    return this.running && this.releasing === null;
   }
 
   /** Bytes of the backup being taken or sent (its expected size until it is written). */
@@ -153,6 +154,9 @@ export class Backups {
    * lets the next backup start.
    */
   async take(): Promise<BackupInfo & { release: () => Promise<void> }> {
+    // A backup that was sent and is being deleted is done: the next one waits for the file to
+    // be gone (so one exists at a time) instead of being refused.
+    if (this.releasing) await this.releasing;
     if (this.running) throw new BackupRefused(503, 'a backup is being taken or sent already');
     this.running = true;
     let file: string | null = null;
@@ -190,7 +194,8 @@ export class Backups {
         release: async () => {
           if (released) return;
           released = true;
-          await done();
+          this.releasing = done().finally(() => (this.releasing = null));
+          await this.releasing;
         },
       };
     } catch (err) {

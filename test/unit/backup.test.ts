@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/kube/reflector.ts';
@@ -122,6 +122,21 @@ describe('backup', () => {
     expect(backups.reservedBytes()).toBe(0);
     expect(readdirSync(join(dir, 'backups'))).toHaveLength(0);
     await (await backups.take()).release();
+  });
+
+  it('takes the next backup asked while the sent one is being deleted, after its file is gone', async () => {
+    const folder = join(dir, 'backups');
+    const backups = new Backups(dbPath, folder);
+    const sent = await backups.take();
+    const releasing = sent.release();
+    // Sent, its file not deleted yet: not busy any more, and the next one is not refused.
+    expect(backups.busy).toBe(false);
+    const next = await backups.take();
+    await releasing;
+    expect(readdirSync(folder)).toEqual([basename(next.file)]);
+    expect(backups.reservedBytes()).toBe(next.bytes);
+    await next.release();
+    expect(readdirSync(folder)).toHaveLength(0);
   });
 
   it('refuses a backup the volume has no room for, or that would pass --max-disk, before writing', async () => {
