@@ -13,17 +13,12 @@ import { join, resolve } from 'node:path';
 import { HistoryPolicyController } from './controllers/history-policy/controller.ts';
 import { SinkController } from './controllers/sink/controller.ts';
 import { RolloutRecorder } from './rollouts/rollout-recorder.ts';
-import { ScopeCache } from './store/scopes.ts';
 import { EncoderPool } from './sinks/encoder-pool.ts';
 import { RolloutStore } from './store/rollouts.ts';
 import { SinkStore } from './store/sinks.ts';
-import { apiRouter } from './http/api.ts';
-import { createApp } from './http/app.ts';
-import { listen } from './http/server.ts';
-import { ALLOW_ALL, KubeAuth, type Scope } from './http/auth.ts';
-import { StreamHub } from './http/stream.ts';
+import { KubeAuth } from './http/auth.ts';
+import { startHistoryService } from './http/history-service.ts';
 import { Readiness } from './http/health.ts';
-import { uiRouter } from './http/ui.ts';
 import { connect, ConnectError } from './kube/connect.ts';
 import { Discovery } from './kube/discovery.ts';
 import { KubeHttp } from './kube/http.ts';
@@ -36,8 +31,6 @@ import { WatchSet, watchesReadiness } from './recorder/watch-set.ts';
 import { Backups, DATABASE_FILE, restoreOnStart } from './store/backup.ts';
 import { openDatabase, StoreError, type Db } from './store/db.ts';
 import { HEAD_SEQ_SQL } from './store/head.ts';
-import { HistoryQueries } from './store/queries.ts';
-import { QueryPool } from './store/query-pool.ts';
 import { HistoryReader } from './store/reader.ts';
 import { Retention } from './store/retention.ts';
 import { HistoryWriter } from './store/writer.ts';
@@ -210,32 +203,11 @@ async function run(options: Options, log: Logger): Promise<void> {
     log.child({ component: 'retention' }),
   );
 
-  // What access is computed over: current on every request (a kind recorded a moment ago is
-  // readable at once), by an index range read of what was stored since the last one.
-  const scopeCache = new ScopeCache(readerDb);
-  const currentScopes = (): Scope[] => scopeCache.current();
-  // Queries run on threads of their own: a long one never stalls recording.
-  const queries = new QueryPool({
-    path: dbPath,
-    scopes: currentScopes,
-    allowsAll: (access) => access === ALLOW_ALL,
-    onThreadError: (err) => log.error('A query thread failed; restarting it', { error: err }),
-  });
-  // The stream polls the head often: an indexed max, answered here rather than behind a long
-  // query in the pool; its reads of records go to the pool.
-  const head = new HistoryQueries(readerDb);
-  const streams = new StreamHub(
-    { head: () => head.head(), since: (...a) => queries.since(...a) },
-    {
-      accessRefreshMs: options.streamAccessRefreshMs,
-      onCount: (n) => metrics.api.openStreams(n),
-    },
-  );
   await backups.clean();
   await removeLeftoverBundles(join(dataDir, 'bundles'));
-  const api = apiRouter({
-    queries: queries.json,
-    scopes: currentScopes,
+  const service = await startHistoryService({
+    dbPath,
+    readerDb,
     auth:
       options.auth === 'token'
         ? new KubeAuth(http, {
@@ -244,41 +216,24 @@ async function run(options: Options, log: Logger): Promise<void> {
             ttlMs: options.authCacheTtlMs,
           })
         : null,
-    streams,
+    metrics,
+    readiness,
+    log,
+    listen: options.listen,
+    tls: options.tls,
+    listenPlain: options.listenPlain,
+    streamAccessRefreshMs: options.streamAccessRefreshMs,
     backups,
     bundleDir: join(dataDir, 'bundles'),
-    metrics: metrics.api,
-    logError: (err) => log.warn('An answer failed after it started', { error: err }),
   });
-  const main = await listen(
-    createApp({
-      registry: metrics.registry,
-      readiness,
-      api,
-      ui: uiRouter(),
-      logError: (err) => log.error('API request failed', { error: err }),
-      loopbackHostOnly: options.auth === 'none',
-    }),
-    options.listen,
-    '--listen',
-    log.child({ component: 'http' }),
-    options.tls,
-  );
-  // Health and metrics alone, for probes and scrapers that do not speak TLS.
-  const plain = options.listenPlain
-    ? await listen(
-        createApp({ registry: metrics.registry, readiness }),
-        options.listenPlain,
-        '--listen-plain',
-        log.child({ component: 'http' }),
-      )
-    : null;
   log.info('Serving HTTP', {
-    address: main.address,
+    address: service.main.address,
     tls: options.tls !== null,
     auth: options.auth,
     endpoints: ['/', '/api/v1', '/healthz', '/readyz', '/metrics'],
-    ...(plain ? { plain: plain.address, plainEndpoints: ['/healthz', '/readyz', '/metrics'] } : {}),
+    ...(service.plain
+      ? { plain: service.plain.address, plainEndpoints: ['/healthz', '/readyz', '/metrics'] }
+      : {}),
   });
 
   await new Promise<void>((resolveStop) => {
@@ -289,7 +244,7 @@ async function run(options: Options, log: Logger): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  streams.close();
+  service.closeStreams();
   await controller.stop();
   await watchSet.stopAll();
   await recorder.stop();
@@ -298,11 +253,9 @@ async function run(options: Options, log: Logger): Promise<void> {
   await rollouts.stop();
   await encoder.close();
   await stopRetention();
-  await queries.close();
+  await service.close();
   readerDb.close();
   writerDb.close();
-  await main.close();
-  await plain?.close();
   log.info('Stopped');
 }
 
